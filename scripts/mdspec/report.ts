@@ -52,12 +52,17 @@ export function pretty({ results, runtimes, columns, color }: Report): string {
   }
   const missing = runtimes.filter((rt): rt is Missing => 'reason' in rt);
   for (const rt of missing) out.push(c(33, `${rt.name}: not run: ${rt.reason}`));
-  const reasons = new Map<string, string[]>();
+  const reasons = new Map<string, Map<string, string[]>>();
   for (const r of results) {
     if (r.status !== 'skipped' || missing.some((m) => m.name === r.column)) continue;
-    reasons.set(r.message ?? '', [...(reasons.get(r.message ?? '') ?? []), `${r.doc}:${r.line} ${r.column}`]);
+    const places = reasons.get(r.message ?? '') ?? new Map<string, string[]>();
+    places.set(`${r.doc}:${r.line}`, [...(places.get(`${r.doc}:${r.line}`) ?? []), r.column]);
+    reasons.set(r.message ?? '', places);
   }
-  for (const [why, where] of reasons) out.push(c(33, `skipped (${why}): ${where.join(', ')}`));
+  for (const [why, places] of reasons) {
+    const where = [...places].map(([at, cols]) => `${at} (${cols.join(', ')})`);
+    out.push(c(33, `skipped, ${why}: ${where.join('; ')}`));
+  }
   const installed = runtimes.filter((rt): rt is Installed => 'bin' in rt).map((rt) => `${rt.name} ${rt.version}`);
   if (installed.length) out.push(`runtimes: ${installed.join(', ')}`);
   return out.join('\n');

@@ -44,7 +44,9 @@ export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> 
   } finally {
     for (const space of spaces) space.remove();
   }
-  return results;
+  // Results arrive in whatever order the parallel jobs finish; reports read in doc order.
+  const order = ['tsc', ...opts.runtimes.map((rt) => rt.name)];
+  return results.sort((a, b) => a.doc.localeCompare(b.doc) || a.line - b.line || order.indexOf(a.column) - order.indexOf(b.column));
 }
 
 async function pool(jobs: (() => Promise<void>)[], size: number) {

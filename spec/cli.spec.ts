@@ -1,0 +1,113 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = join(root, 'spec', 'fixtures');
+
+function mdspec(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'mdspec.ts'), ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+const lastLine = (s: string) => s.trimEnd().split('\n').pop();
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+test('the seed passes on every runtime and ends with the summary line', async () => {
+  const r = await mdspec(['spec/fixtures/seed.md']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(lastLine(r.stdout), '5 passed, 0 failed');
+  assert.match(r.stdout, /spec\/fixtures\/seed\.md:6 Seed\s+pass\s+pass\s+pass\s+pass\s+pass/);
+});
+
+test('a thread line with another pid fails, naming the binding and the doc line', async () => {
+  const r = await mdspec(['--runtime', 'node', 'spec/fixtures/seed-stray-thread.md']);
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /seed-stray-thread\.md:6 \[node\]/);
+  assert.match(r.stdout, /output block at spec\/fixtures\/seed-stray-thread\.md:24: <main> was \d+ on line 1, \d+ on line 4/);
+  assert.is(lastLine(r.stdout), '1 passed, 1 failed');
+});
+
+test('every feature passes, with skips reported and their reasons', async () => {
+  const r = await mdspec(['spec/fixtures/features.md']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(lastLine(r.stdout)!, /^\d+ passed, 0 failed, 11 skipped$/);
+  assert.match(r.stdout, /skipped, runtime=node,node24: the doc says it does not run on deno: spec\/fixtures\/features\.md:89 \(deno\)/);
+  assert.match(r.stdout, /skipped, skip: spec\/fixtures\/features\.md:99 \(tsc, node, node24, deno, bun\)/);
+});
+
+test('failures point at the Markdown: thrown errors, type errors, timeouts', async () => {
+  const r = await mdspec(['--runtime', 'node,bun', 'spec/fixtures/failing.md']);
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /spec\/fixtures\/failing\.md:7:7/, 'node stack mapped to the doc line');
+  assert.match(r.stdout, /spec\/fixtures\/failing\.md:7:11/, 'bun stack mapped to the doc line');
+  assert.match(r.stdout, /spec\/fixtures\/failing\.md:13:7 error TS2322/);
+  assert.match(r.stdout, /timed out after 1500 ms/);
+  assert.is(lastLine(r.stdout), '4 passed, 5 failed');
+});
+
+test('a block past its timeout is killed with its whole process tree', async () => {
+  const r = await mdspec(['--runtime', 'node,deno', '--no-typecheck', 'spec/fixtures/failing.md']);
+  const pids = [...r.stdout.matchAll(/grandchild (\d+)/g)].map((m) => Number(m[1]));
+  assert.is(pids.length, 2);
+  for (const pid of pids) assert.not.ok(alive(pid), `grandchild ${pid} outlived its block`);
+});
+
+test('no extracted files are left beside the docs', async () => {
+  await mdspec(['--runtime', 'node', '--no-typecheck', 'spec/fixtures/features.md']);
+  assert.not.ok(existsSync(join(fixtures, '.mdspec')));
+});
+
+test('bad docs and bad paths give one line with file:line and exit 2', async () => {
+  const cases: [string, RegExp][] = [
+    ['bad-unterminated.md', /^spec\/fixtures\/bad-unterminated\.md:3: unterminated ``` fence/],
+    ['bad-orphan-output.md', /^spec\/fixtures\/bad-orphan-output\.md:3: output block has no ts block/],
+    ['bad-attribute.md', /^spec\/fixtures\/bad-attribute\.md:3: unknown attribute "retry=3"/],
+    ['bad-file-twice.md', /^spec\/fixtures\/bad-file-twice\.md:7: file=a\.ts is already defined on line 3/],
+    ['bad-empty.md', /^spec\/fixtures\/bad-empty\.md:1: no ts blocks/],
+    ['missing.md', /^mdspec: spec\/fixtures\/missing\.md: no such file or folder$/],
+  ];
+  for (const [file, message] of cases) {
+    const r = await mdspec([`spec/fixtures/${file}`]);
+    assert.is(r.code, 2, file);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), message);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('bad options say what to use', async () => {
+  for (const [args, message] of [[['--runtime', 'python'], /unknown runtime "python"/], [['--reporter', 'xml'], /unknown reporter "xml"/], [['--bogus'], /unknown option --bogus/], [['-j', '0'], /positive whole number/]] as const) {
+    const r = await mdspec([...args, 'spec/fixtures/seed.md']);
+    assert.is(r.code, 2);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('a runtime that is not installed is reported, never dropped', async () => {
+  const r = await mdspec(['--runtime', 'node,bun', '--no-typecheck', 'spec/fixtures/seed.md'], { MDSPEC_BUN: '/nonexistent/bun' });
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /bun: not run: \/nonexistent\/bun --version failed/);
+  assert.is(lastLine(r.stdout), '1 passed, 0 failed, 1 skipped');
+});
+
+test('tap, junit and json reporters; the summary goes to stderr', async () => {
+  const args = ['--runtime', 'node', 'spec/fixtures/seed-stray-thread.md'];
+  const tap = await mdspec(['--reporter', 'tap', ...args]);
+  assert.match(tap.stdout, /^TAP version 13\n1\.\.2\nok 1 - .*\[tsc\]\nnot ok 2 - /);
+  assert.is(lastLine(tap.stderr), '1 passed, 1 failed');
+  const junit = await mdspec(['--reporter', 'junit', ...args]);
+  assert.match(junit.stdout, /<testsuite name="spec\/fixtures\/seed-stray-thread\.md" tests="2" failures="1" skipped="0">/);
+  assert.match(junit.stdout, /<failure message="stdout does not match[^"]*&lt;main&gt; was/);
+  const json = JSON.parse((await mdspec(['--reporter', 'json', ...args])).stdout);
+  assert.is(json.passed, 1);
+  assert.is(json.failed, 1);
+  assert.is(json.results[1].line, 6);
+});
+
+test.run();
