@@ -1,0 +1,62 @@
+// The shared arena that Value, Array and the locks live in: segments of POSIX shared memory,
+// handed out in aligned pieces. A piece is named by (segment, offset), which is all another
+// process needs to map the same memory. Segments are registered with the resource tracker.
+import { randomBytes } from 'node:crypto';
+import { mapSegment, type Mapping } from './platform/linux.ts';
+import { register } from './resource_tracker.ts';
+
+export interface Piece {
+  segment: string; // the name without its leading slash, as Python shows it
+  offset: number;
+  size: number;
+}
+
+const ARENA = 64 * 1024;
+const ALIGN = 16;
+const mapped = new Map<string, Mapping>();
+let arena: { name: string; used: number; size: number } | null = null;
+
+export function newSegmentName(): string {
+  return `mpkit_${process.pid}_${randomBytes(6).toString('hex')}`;
+}
+
+/** Maps a segment once per process; every piece of it shares that mapping. */
+export function segment(name: string, create = false, size = 0): Mapping {
+  let m = mapped.get(name);
+  if (!m) {
+    m = mapSegment(`/${name}`, create, size);
+    mapped.set(name, m);
+  }
+  return m;
+}
+
+export function forget(name: string) {
+  mapped.get(name)?.unmap();
+  mapped.delete(name);
+}
+
+/** A fresh, zeroed piece of shared memory of `size` bytes. */
+export function allocate(size: number): Piece {
+  const need = Math.ceil(Math.max(size, 1) / ALIGN) * ALIGN;
+  if (need > ARENA / 4) {
+    const name = newSegmentName();
+    segment(name, true, need);
+    register(name);
+    return { segment: name, offset: 0, size };
+  }
+  if (!arena || arena.used + need > arena.size) {
+    arena = { name: newSegmentName(), used: 0, size: ARENA };
+    segment(arena.name, true, ARENA);
+    register(arena.name);
+  }
+  const piece = { segment: arena.name, offset: arena.used, size };
+  arena.used += need;
+  return piece;
+}
+
+/** The bytes of a piece, and the address of its first byte (for futexes). */
+export function view(piece: Piece): { buffer: ArrayBuffer; byteOffset: number; address: bigint } {
+  const m = segment(piece.segment);
+  if (piece.offset + piece.size > m.size) throw new RangeError(`Piece ${piece.segment}+${piece.offset} lies outside its segment`);
+  return { buffer: m.buffer, byteOffset: piece.offset, address: m.address + BigInt(piece.offset) };
+}

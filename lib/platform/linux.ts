@@ -1,0 +1,105 @@
+// The OS seam on Linux: POSIX shared memory and futexes through koffi, whose prebuilt binaries load
+// in Node, Deno and Bun alike with no compiler at install. Everything above this file is portable;
+// a macOS seam would offer the same four calls (with __ulock_wait/__ulock_wake for futexes).
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+const shm_open = libc.func('int shm_open(const char *name, int oflag, uint32_t mode)');
+const ftruncate = libc.func('int ftruncate(int fd, int64_t length)');
+const fstat_size = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
+const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const munmap = libc.func('int munmap(void *addr, size_t length)');
+const close = libc.func('int close(int fd)');
+const shm_unlink = libc.func('int shm_unlink(const char *name)');
+const strerror = libc.func('const char *strerror(int errnum)');
+// futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
+const syscall = libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)');
+
+const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200;
+const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, SEEK_END = 2;
+const SYS_futex = 202, FUTEX_WAIT = 0, FUTEX_WAKE = 1;
+const ETIMEDOUT = 110, EINTR = 4, EAGAIN = 11, ENOENT = 2, EEXIST = 17;
+
+export interface Mapping {
+  buffer: ArrayBuffer;
+  address: bigint;
+  size: number;
+  unmap(): void;
+}
+
+/** An OS error with its errno name, so callers can tell "no such segment" from the rest. */
+export class OSError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  constructor(what: string, errno: number) {
+    super(`${what}: ${strerror(errno)}`);
+    this.errno = errno;
+    this.code = errno === ENOENT ? 'ENOENT' : errno === EEXIST ? 'EEXIST' : `E${errno}`;
+  }
+}
+
+/** Opens (or creates, exclusively) the named segment and maps all of it; size 0 means "as it is". */
+export function mapSegment(name: string, create: boolean, size: number): Mapping {
+  const fd = shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
+  if (fd < 0) throw new OSError(`shm_open(${name})`, koffi.errno());
+  try {
+    if (create && ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, koffi.errno());
+    const length = create ? size : Number(fstat_size(fd, 0, SEEK_END));
+    if (length <= 0) throw new OSError(`segment ${name} is empty`, EAGAIN);
+    const ptr = mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const address = koffi.address(ptr);
+    if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, koffi.errno());
+    let mapped = true;
+    return {
+      buffer: koffi.view(ptr, length), address, size: length,
+      unmap() { if (mapped) { mapped = false; munmap(ptr, length); } },
+    };
+  } finally {
+    close(fd);
+  }
+}
+
+export function unlinkSegment(name: string): boolean {
+  return shm_unlink(name) === 0;
+}
+
+/**
+ * Sleeps while the 32-bit word at `address` still holds `expected`, for at most `ms` (forever if
+ * undefined). Returns false on timeout. This blocks the calling thread, as Atomics.wait does:
+ * Atomics.wait refuses memory that is not a SharedArrayBuffer, and a mapping never is one.
+ */
+export function futexWait(address: bigint, expected: number, ms?: number): boolean {
+  let timeout: Buffer | null = null;
+  if (ms !== undefined) {
+    const whole = Math.max(0, ms);
+    timeout = Buffer.alloc(16);
+    timeout.writeBigInt64LE(BigInt(Math.floor(whole / 1000)), 0);
+    timeout.writeBigInt64LE(BigInt(Math.round((whole % 1000) * 1e6)), 8);
+  }
+  const r = syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0);
+  if (r === 0) return true;
+  const errno = koffi.errno();
+  if (errno === EAGAIN || errno === EINTR) return true; // the word changed, or a signal: the caller re-checks
+  if (errno === ETIMEDOUT) return false;
+  throw new OSError('futex wait', errno);
+}
+
+/** futexWait on one of koffi's worker threads, so the event loop keeps running while it sleeps. */
+export function futexWaitAsync(address: bigint, expected: number, ms: number): Promise<boolean> {
+  const timeout = Buffer.alloc(16);
+  timeout.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+  timeout.writeBigInt64LE(BigInt(Math.round((ms % 1000) * 1e6)), 8);
+  return new Promise((resolve, reject) => {
+    syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
+      // errno is per thread and the wait ran on another one; a timeout and a wake-up look alike
+      // here, so the caller re-checks the word either way.
+      if (err) reject(err as Error);
+      else resolve(r === 0);
+    });
+  });
+}
+
+/** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
+export function futexWake(address: bigint, count: number): number {
+  return Number(syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+}

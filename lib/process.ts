@@ -1,0 +1,120 @@
+// Process: a child of the same runtime with its own pid, running an exported function of the
+// parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { childCommand } from './platform/runtime.ts';
+import { makeSpec, type Target } from './spawn.ts';
+import { ownName, ownParent } from './identity.ts';
+
+export interface ProcessOptions<A extends unknown[]> {
+  target: Target<A>;
+  args?: A;
+  name?: string;
+  daemon?: boolean;
+  /** The module that exports the target (import.meta.url); by default the program's main module. */
+  module?: string | URL;
+}
+
+type State = 'initial' | 'started' | 'exited';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a set of processes of any argument types
+const active = new Set<Process<any[]>>();
+let counter = 0;
+const bootstrap = fileURLToPath(new URL('./bootstrap.ts', import.meta.url));
+
+export class Process<A extends unknown[] = unknown[]> {
+  name: string;
+  daemon: boolean;
+  exitCode: number | null = null;
+  #state: State = 'initial';
+  #options: ProcessOptions<A>;
+  #child: ChildProcess | null = null;
+  #exited: Promise<void> | null = null;
+
+  constructor(options: ProcessOptions<A>) {
+    if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
+      throw new TypeError('Process needs a target: an exported function, or its export name');
+    }
+    this.#options = options;
+    this.name = options.name ?? `Process-${++counter}`;
+    this.daemon = options.daemon ?? false;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(): void {
+    if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
+    const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
+    const [bin, args] = childCommand(bootstrap);
+    const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, MPKIT_SPAWN: JSON.stringify(spec) } });
+    this.#child = child;
+    this.#state = 'started';
+    active.add(this);
+    if (this.daemon) child.unref();
+    this.#exited = new Promise((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        this.exitCode = signal ? -(constants.signals[signal] ?? 1) : code ?? 1;
+        this.#state = 'exited';
+        active.delete(this);
+        resolve();
+      };
+      child.once('exit', done);
+      child.once('error', (e) => { console.error(`${this.name}: ${e.message}`); done(1, null); });
+    });
+  }
+
+  /** Waits until the process ends, or `timeout` seconds pass; check exitCode to tell which. */
+  async join(timeout?: number | null): Promise<void> {
+    if (this.#state === 'initial') throw new Error('Cannot join a process that was not started');
+    if (timeout == null) return this.#exited!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#exited!, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, timeout) * 1000); })]);
+    clearTimeout(timer);
+  }
+
+  isAlive(): boolean {
+    return this.#state === 'started';
+  }
+
+  /** SIGTERM: the child may clean up. */
+  terminate(): void {
+    this.#signal('SIGTERM');
+  }
+
+  /** SIGKILL: the child ends at once. */
+  kill(): void {
+    this.#signal('SIGKILL');
+  }
+
+  #signal(signal: NodeJS.Signals) {
+    if (this.#state === 'initial') throw new Error('Cannot signal a process that was not started');
+    if (this.#state === 'started') this.#child!.kill(signal);
+  }
+
+  toString() {
+    return `<Process name='${this.name}' pid=${this.pid ?? 'none'} ${this.#state === 'exited' ? `exitcode=${this.exitCode}` : this.#state}>`;
+  }
+}
+
+/** The children started here that have not ended yet. */
+export function activeChildren(): Process<unknown[]>[] {
+  return [...active];
+}
+
+export interface ProcessInfo { name: string; pid: number }
+
+export function currentProcess(): ProcessInfo {
+  return { name: ownName('MainProcess'), pid: process.pid };
+}
+
+export function parentProcess(): ProcessInfo | null {
+  const pid = ownParent();
+  return pid === null ? null : { name: 'MainProcess', pid };
+}
+
+// Daemon children do not outlive their parent, as in Python.
+process.once('exit', () => {
+  for (const p of active) if (p.daemon) p.terminate();
+});

@@ -1,0 +1,32 @@
+// Cleans up after a process that dies, as CPython's resource_tracker does: every segment a process
+// creates is registered with a small tracker process, which removes whatever is left when its
+// creator ends, however it ends. The tracker leads its own process group so a kill aimed at the
+// creator's group does not take the tracker down before it has cleaned up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { runtime } from './platform/runtime.ts';
+
+let tracker: ChildProcess | null = null;
+
+function start(): ChildProcess {
+  const entry = fileURLToPath(new URL('./resource_tracker_main.js', import.meta.url));
+  const args = runtime === 'deno' ? ['run', '-A', entry] : [entry];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  return child;
+}
+
+function send(line: string) {
+  tracker ??= start();
+  tracker.stdin!.write(line + '\n');
+}
+
+/** The segment `name` is removed when this process ends, unless it is unregistered first. */
+export function register(name: string) {
+  send(`+${name}`);
+}
+
+export function unregister(name: string) {
+  send(`-${name}`);
+}

@@ -1,0 +1,150 @@
+// Value and Array in shared memory, with CPython's typecodes. Each lives in the arena beside its
+// own Lock (unless made raw or with lock: false); passing one to a child gives it the same memory.
+import { allocate, view, type Piece } from './heap.ts';
+import { LOCK_BYTES, Lock } from './synchronize.ts';
+import { REDUCE, registerType, type Reduced } from './reduction.ts';
+
+const TYPES = {
+  c: Uint8Array, b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
+  l: BigInt64Array, L: BigUint64Array, q: BigInt64Array, Q: BigUint64Array, f: Float32Array, d: Float64Array,
+} as const;
+export type Typecode = keyof typeof TYPES;
+type Big = 'l' | 'L' | 'q' | 'Q';
+/** What a typecode holds in JavaScript: 64-bit integers are bigints, as they do not fit a number. */
+export type Item<T extends Typecode> = T extends Big ? bigint : number;
+
+interface State { typecode: Typecode; length: number; data: Piece; lock: Piece | null }
+
+function check(typecode: string): asserts typecode is Typecode {
+  if (!(typecode in TYPES)) throw new TypeError(`Unknown typecode "${typecode}": use one of ${Object.keys(TYPES).join(' ')}`);
+}
+
+function open<T extends Typecode>(state: State) {
+  const v = view(state.data);
+  const items = new TYPES[state.typecode](v.buffer, v.byteOffset, state.length) as unknown as { [i: number]: Item<T>; length: number };
+  return { items, lock: state.lock ? new Lock(state.lock) : null };
+}
+
+function create(typecode: Typecode, length: number, withLock: boolean | Lock): State {
+  const data = allocate(length * TYPES[typecode].BYTES_PER_ELEMENT);
+  const lock = withLock instanceof Lock ? (withLock[REDUCE]().state as Piece) : withLock ? allocate(LOCK_BYTES) : null;
+  return { typecode, length, data, lock };
+}
+
+export interface SharedOptions { lock?: boolean | Lock }
+
+export class SharedValue<T extends Typecode = Typecode> {
+  readonly typecode: T;
+  readonly #state: State;
+  readonly #items: { [i: number]: Item<T> };
+  readonly #lock: Lock | null;
+
+  constructor(state: State) {
+    this.#state = state;
+    this.typecode = state.typecode as T;
+    const { items, lock } = open<T>(state);
+    this.#items = items;
+    this.#lock = lock;
+  }
+
+  get value(): Item<T> { return this.#items[0]; }
+  set value(v: Item<T>) { this.#items[0] = v; }
+
+  /** The lock that guards this value; raw values have none. */
+  getLock(): Lock {
+    if (!this.#lock) throw new TypeError('This value was made without a lock: use Value(typecode, init) or pass { lock: true }');
+    return this.#lock;
+  }
+
+  toString() { return `Value('${this.typecode}', ${this.value})`; }
+  [REDUCE](): Reduced { return { $mpkit: 'Value', state: this.#state }; }
+}
+
+export class SharedArray<T extends Typecode = Typecode> {
+  readonly typecode: T;
+  readonly length: number;
+  readonly #state: State;
+  readonly #items: { [i: number]: Item<T>; length: number };
+  readonly #lock: Lock | null;
+  [index: number]: Item<T>;
+
+  constructor(state: State) {
+    this.#state = state;
+    this.typecode = state.typecode as T;
+    this.length = state.length;
+    const { items, lock } = open<T>(state);
+    this.#items = items;
+    this.#lock = lock;
+    // Indexing (`arr[0] = 5`) goes through a proxy onto the shared memory, as in Python.
+    return new Proxy(this, {
+      get: (target, key) => {
+        if (typeof key === 'string' && isIndex(key)) return target.get(Number(key));
+        const v = Reflect.get(target, key, target);
+        // Methods run on the target: private fields are not reachable through a proxy.
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+      set: (target, key, value) => {
+        if (typeof key === 'string' && isIndex(key)) { target.set(Number(key), value); return true; }
+        return Reflect.set(target, key, value, target);
+      },
+    });
+  }
+
+  get(i: number): Item<T> {
+    return this.#items[this.#at(i)];
+  }
+
+  set(i: number, v: Item<T>): void {
+    this.#items[this.#at(i)] = v;
+  }
+
+  #at(i: number): number {
+    const at = i < 0 ? this.length + i : i;
+    if (!Number.isInteger(at) || at < 0 || at >= this.length) throw new RangeError(`Index ${i} is out of range for an Array of ${this.length}`);
+    return at;
+  }
+
+  toArray(): Item<T>[] { return globalThis.Array.from({ length: this.length }, (_, i) => this.#items[i]); }
+  slice(start?: number, end?: number): Item<T>[] { return this.toArray().slice(start, end); }
+  [Symbol.iterator]() { return this.toArray()[Symbol.iterator](); }
+
+  getLock(): Lock {
+    if (!this.#lock) throw new TypeError('This array was made without a lock: use Array(typecode, values) or pass { lock: true }');
+    return this.#lock;
+  }
+
+  toString() { return `[${this.toArray().join(', ')}]`; }
+  [REDUCE](): Reduced { return { $mpkit: 'Array', state: this.#state }; }
+}
+
+const isIndex = (key: string) => /^-?\d+$/.test(key);
+
+/** A shared value guarded by its own lock (Python's multiprocessing.Value). */
+export function Value<T extends Typecode>(typecode: T, init?: Item<T>, { lock = true }: SharedOptions = {}): SharedValue<T> {
+  check(typecode);
+  const v = new SharedValue<T>(create(typecode, 1, lock));
+  if (init !== undefined) v.value = init;
+  return v;
+}
+
+export function RawValue<T extends Typecode>(typecode: T, init?: Item<T>): SharedValue<T> {
+  return Value(typecode, init, { lock: false });
+}
+
+/** A shared fixed-size array guarded by its own lock (Python's multiprocessing.Array). */
+export function Array<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Item<T>>, { lock = true }: SharedOptions = {}): SharedArray<T> {
+  check(typecode);
+  const values = typeof sizeOrValues === 'number' ? null : [...sizeOrValues];
+  const length = values ? values.length : sizeOrValues as number;
+  if (!Number.isInteger(length) || length < 0) throw new RangeError(`Array size must be a whole number ≥ 0, not ${length}`);
+  const arr = new SharedArray<T>(create(typecode, length, lock));
+  values?.forEach((v, i) => arr.set(i, v));
+  return arr;
+}
+
+export function RawArray<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Item<T>>): SharedArray<T> {
+  return Array(typecode, sizeOrValues, { lock: false });
+}
+
+registerType('Value', (state: State) => new SharedValue(state));
+registerType('Array', (state: State) => new SharedArray(state));

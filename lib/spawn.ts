@@ -1,0 +1,43 @@
+// What a new process or thread is told: which module to import, which export to call, with which
+// arguments. Python's spawn start method: the child imports the parent's module (whose top-level
+// code is kept from running again by the isMain guard) and looks the target up by name.
+import { pack, unpack } from 'msgpackr';
+import { mainModule } from './platform/runtime.ts';
+import { reduce, revive } from './reduction.ts';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+
+export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
+
+export interface SpawnSpec {
+  module: string; // URL of the module that exports the target
+  target: string; // the export's name
+  args: string; // msgpack, base64: structured-clone values with mpkit objects reduced
+  name: string;
+  parentPid: number;
+}
+
+export function moduleURL(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (/^[a-z]+:/i.test(module)) return module;
+  return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
+}
+
+export function makeSpec(target: Target<unknown[]>, args: unknown[], name: string, module?: string | URL): SpawnSpec {
+  const exportName = typeof target === 'string' ? target : target.name;
+  if (!exportName || /^bound /.test(exportName)) {
+    throw new TypeError('The target must be a named function exported by its module (or its export name as a string), so the child can import it');
+  }
+  const url = module ? moduleURL(module) : mainModule();
+  return { module: url, target: exportName, args: pack(reduce(args)).toString('base64'), name, parentPid: process.pid };
+}
+
+/** In the child: import the module and find the target, with an error that says what to change. */
+export async function loadTarget(spec: SpawnSpec): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
+  const mod = await import(spec.module) as Record<string, unknown>;
+  const fn = mod[spec.target];
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Target "${spec.target}" is not exported from ${spec.module}: export it so the child can import it`);
+  }
+  return { fn: fn as (...args: unknown[]) => unknown, args: revive(unpack(Buffer.from(spec.args, 'base64'))) as unknown[] };
+}

@@ -1,0 +1,79 @@
+// mpkit/threading, Python's threading: Thread runs an exported function on a worker thread of this
+// process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
+// threads as they do for processes.
+import { Worker, isMainThread, threadId } from 'node:worker_threads';
+import { makeSpec, type Target } from './spawn.ts';
+import { ownName } from './identity.ts';
+import { workerEntry } from './platform/runtime.ts';
+
+export { Lock, TimeoutError } from './synchronize.ts';
+
+export interface ThreadOptions<A extends unknown[]> {
+  target: Target<A>;
+  args?: A;
+  name?: string;
+  daemon?: boolean;
+  module?: string | URL;
+}
+
+let counter = 0;
+const bootstrap = new URL('./bootstrap.ts', import.meta.url);
+
+export class Thread<A extends unknown[] = unknown[]> {
+  name: string;
+  daemon: boolean;
+  #options: ThreadOptions<A>;
+  #worker: Worker | null = null;
+  #ended: Promise<void> | null = null;
+  #alive = false;
+
+  constructor(options: ThreadOptions<A>) {
+    if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
+      throw new TypeError('Thread needs a target: an exported function, or its export name');
+    }
+    this.#options = options;
+    this.name = options.name ?? `Thread-${++counter}`;
+    this.daemon = options.daemon ?? false;
+  }
+
+  /** The thread's id in this process (worker_threads' threadId), once started. */
+  get ident(): number | undefined {
+    return this.#worker?.threadId;
+  }
+
+  start(): void {
+    if (this.#worker) throw new Error('Cannot start a thread twice');
+    const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
+    const entry = workerEntry(bootstrap);
+    const worker = new Worker(entry.file, { workerData: spec, eval: entry.eval });
+    this.#worker = worker;
+    this.#alive = true;
+    if (this.daemon) worker.unref();
+    this.#ended = new Promise((resolve) => {
+      worker.once('exit', () => { this.#alive = false; resolve(); });
+      worker.once('error', (e) => { console.error(`Exception in thread ${this.name}:`, e); });
+    });
+  }
+
+  async join(timeout?: number | null): Promise<void> {
+    if (!this.#ended) throw new Error('Cannot join a thread that was not started');
+    if (timeout == null) return this.#ended;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#ended, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, timeout) * 1000); })]);
+    clearTimeout(timer);
+  }
+
+  isAlive(): boolean {
+    return this.#alive;
+  }
+}
+
+export interface ThreadInfo { name: string; ident: number }
+
+export function currentThread(): ThreadInfo {
+  return { name: isMainThread ? 'MainThread' : ownName(`Thread-${threadId}`), ident: threadId };
+}
+
+export function mainThread(): ThreadInfo {
+  return { name: 'MainThread', ident: 0 };
+}
