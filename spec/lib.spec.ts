@@ -1,0 +1,161 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import * as mp from 'mpkit';
+import { Thread, currentThread, mainThread } from 'mpkit/threading';
+import * as targets from './fixtures/targets.ts';
+
+const module = new URL('./fixtures/targets.ts', import.meta.url);
+const segments = () => readdirSync('/dev/shm').filter((n) => n.startsWith('mpkit_')).length;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function run<A extends unknown[]>(target: (...args: A) => unknown, args: A) {
+  const p = new mp.Process({ target, args, module });
+  p.start();
+  await p.join(20);
+  return p;
+}
+
+test('a child process writes shared memory the parent reads', async () => {
+  const v = mp.Value('i', 0);
+  const p = await run(targets.setTo, [v, 41]);
+  assert.is(p.exitCode, 0);
+  assert.is(v.value, 41);
+  assert.not.ok(p.isAlive());
+  assert.is(mp.activeChildren().length, 0);
+});
+
+test('a child knows its parent; the main process has none', async () => {
+  const v = mp.Value('i', 0);
+  await run(targets.report, [v]);
+  assert.is(v.value, process.pid);
+  assert.is(mp.parentProcess(), null);
+  assert.is(mp.currentProcess().name, 'MainProcess');
+});
+
+test('an exception in the child exits 1', async () => {
+  const p = await run(targets.fail, ['expected failure from a spec']);
+  assert.is(p.exitCode, 1);
+});
+
+test('a target the child cannot find exits 1', async () => {
+  const p = new mp.Process({ target: 'notAFunction', module });
+  p.start();
+  await p.join(20);
+  assert.is(p.exitCode, 1);
+});
+
+test('terminate and kill give negative signal numbers, as in Python', async () => {
+  const lock = new mp.Lock();
+  const flag = mp.Value('i', 0);
+  for (const [how, code] of [['terminate', -15], ['kill', -9]] as const) {
+    const p = new mp.Process({ target: targets.holdLock, args: [lock, flag], module, name: `holder-${how}` });
+    p.start();
+    assert.ok(p.isAlive());
+    assert.is(p.name, `holder-${how}`);
+    while (flag.value === 0) await sleep(5);
+    p[how]();
+    await p.join(10);
+    assert.is(p.exitCode, code);
+    flag.value = 0;
+    const started = performance.now();
+    assert.ok(lock.acquire({ timeout: 5 }), 'the dead owner\'s lock is taken over');
+    assert.ok(lock.ownerDied);
+    assert.ok(performance.now() - started < 1000);
+    lock.release();
+  }
+});
+
+test('misuse is refused with a sentence', async () => {
+  assert.throws(() => new mp.Process({} as never), /needs a target/);
+  const anonymous = [() => {}][0];
+  assert.throws(() => new mp.Process({ target: anonymous }).start(), /named function exported/);
+  const p = new mp.Process({ target: targets.setTo, args: [mp.Value('i'), 1], module });
+  let joinError: unknown;
+  await p.join().catch((e) => { joinError = e; });
+  assert.match(String(joinError), /not started/);
+  assert.throws(() => p.kill(), /not started/);
+  p.start();
+  assert.throws(() => p.start(), /twice/);
+  await p.join();
+});
+
+test('lock: non-blocking, timeouts, release of an unlocked lock', async () => {
+  const lock = new mp.Lock();
+  assert.ok(lock.acquire());
+  assert.not.ok(lock.acquire({ blocking: false }));
+  const started = performance.now();
+  assert.not.ok(lock.acquire({ timeout: 0.05 }));
+  assert.ok(performance.now() - started >= 45);
+  assert.not.ok(await lock.acquireAsync({ timeout: 0.05 }));
+  assert.not.ok(await lock.acquireAsync({ blocking: false }));
+  assert.throws(() => lock.hold({ timeout: 0.01 }), /Timed out/);
+  lock.release();
+  assert.throws(() => lock.release(), /unlocked/);
+  {
+    using held = lock.hold();
+    assert.ok(lock.locked());
+  }
+  assert.not.ok(lock.locked());
+});
+
+test('lock: an async waiter wakes when another thread releases', async () => {
+  const lock = new mp.Lock();
+  lock.acquire();
+  const waiting = lock.acquireAsync({ timeout: 5 });
+  await sleep(30);
+  lock.release();
+  assert.ok(await waiting);
+  lock[Symbol.dispose]();
+});
+
+test('threads share the pid and shared memory', async () => {
+  const v = mp.Value('i', 0);
+  const t = new Thread({ target: targets.setTo, args: [v, 9], module, name: 'setter' });
+  assert.is(t.ident, undefined);
+  t.start();
+  assert.ok(t.isAlive());
+  await t.join(20);
+  assert.is(v.value, 9);
+  assert.is(t.name, 'setter');
+  assert.not.ok(t.isAlive());
+  assert.equal(currentThread(), mainThread());
+  assert.throws(() => t.start(), /twice/);
+});
+
+test('Value and Array: typecodes, raw forms, locks, bad input', () => {
+  const a = mp.Array('d', 3);
+  a[1] = 2.5;
+  assert.equal([...a], [0, 2.5, 0]);
+  assert.is(String(a), '[0, 2.5, 0]');
+  assert.throws(() => a.get(3), /out of range/);
+  assert.throws(() => mp.Array('i', -1), /whole number/);
+  assert.throws(() => mp.Value('z' as 'i'), /Unknown typecode/);
+  assert.throws(() => mp.RawValue('i', 1).getLock(), /without a lock/);
+  assert.throws(() => mp.RawArray('i', [1]).getLock(), /without a lock/);
+  const shared = new mp.Lock();
+  const v = mp.Value('h', 3, { lock: shared });
+  assert.is(String(v), "Value('h', 3)");
+  v.getLock().acquire();
+  assert.ok(shared.locked(), 'the lock given is the lock used');
+  v.getLock().release();
+  assert.ok(mp.Array('i', [1, 2]).getLock() instanceof mp.Lock);
+  const big = mp.Array('Q', [1n, 2n ** 63n]);
+  assert.is(big[1], 2n ** 63n);
+  assert.ok(mp.cpuCount() >= 1);
+});
+
+test('a segment is removed when its creator is killed', async () => {
+  const before = segments();
+  const out = mp.Array('B', 1);
+  const p = new mp.Process({ target: targets.createAndHang, args: [out], module });
+  p.start();
+  while (out[0] === 0) await sleep(5);
+  assert.is(segments(), before + 1, 'the child made its own segment');
+  p.kill();
+  await p.join();
+  for (let i = 0; i < 100 && segments() > before; i++) await sleep(20);
+  assert.is(segments(), before);
+});
+
+test.run();
