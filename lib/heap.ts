@@ -30,11 +30,6 @@ export function segment(name: string, create = false, size = 0): Mapping {
   return m;
 }
 
-export function forget(name: string) {
-  mapped.get(name)?.unmap();
-  mapped.delete(name);
-}
-
 /** A fresh, zeroed piece of shared memory of `size` bytes. */
 export function allocate(size: number): Piece {
   const need = Math.ceil(Math.max(size, 1) / ALIGN) * ALIGN;

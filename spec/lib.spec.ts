@@ -25,6 +25,15 @@ test('a child process writes shared memory the parent reads', async () => {
   assert.is(mp.activeChildren().length, 0);
 });
 
+test('a large array gets a segment of its own and is still shared', async () => {
+  const big = mp.Array('i', 20_000);
+  const p = new mp.Process({ target: 'setLast', args: [big, 77], module: module.pathname });
+  p.start();
+  await p.join(20);
+  assert.is(p.exitCode, 0);
+  assert.is(big.get(19_999), 77);
+});
+
 test('a child knows its parent; the main process has none', async () => {
   const v = mp.Value('i', 0);
   await run(targets.report, [v]);

@@ -10,7 +10,6 @@ const fstat_size = libc.func('int64_t lseek(int fd, int64_t offset, int whence)'
 const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
 const munmap = libc.func('int munmap(void *addr, size_t length)');
 const close = libc.func('int close(int fd)');
-const shm_unlink = libc.func('int shm_unlink(const char *name)');
 const strerror = libc.func('const char *strerror(int errnum)');
 // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
 const syscall = libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)');
@@ -57,10 +56,6 @@ export function mapSegment(name: string, create: boolean, size: number): Mapping
   } finally {
     close(fd);
   }
-}
-
-export function unlinkSegment(name: string): boolean {
-  return shm_unlink(name) === 0;
 }
 
 /**
