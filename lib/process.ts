@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { childCommand } from './platform/runtime.ts';
-import { makeSpec, type Target } from './spawn.ts';
+import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 
 export interface ProcessOptions<A extends unknown[]> {
@@ -32,9 +32,7 @@ export class Process<A extends unknown[] = unknown[]> {
   #exited: Promise<void> | null = null;
 
   constructor(options: ProcessOptions<A>) {
-    if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
-      throw new TypeError('Process needs a target: an exported function, or its export name');
-    }
+    checkTarget('Process', options);
     this.#options = options;
     this.name = options.name ?? `Process-${++counter}`;
     this.daemon = options.daemon ?? false;
@@ -68,10 +66,7 @@ export class Process<A extends unknown[] = unknown[]> {
   /** Waits until the process ends, or `timeout` seconds pass; check exitCode to tell which. */
   async join(timeout?: number | null): Promise<void> {
     if (this.#state === 'initial') throw new Error('Cannot join a process that was not started');
-    if (timeout == null) return this.#exited!;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.#exited!, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, timeout) * 1000); })]);
-    clearTimeout(timer);
+    return joinWithin(this.#exited!, timeout);
   }
 
   isAlive(): boolean {

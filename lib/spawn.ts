@@ -17,6 +17,21 @@ export interface SpawnSpec {
   parentPid: number;
 }
 
+/** Refuses options without a usable target when a Process or Thread is made. */
+export function checkTarget(kind: string, options: { target?: unknown } | undefined) {
+  if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
+    throw new TypeError(`${kind} needs a target: an exported function, or its export name`);
+  }
+}
+
+/** Resolves when `ended` does, or after `timeout` seconds: Python's join(timeout). */
+export async function joinWithin(ended: Promise<void>, timeout?: number | null): Promise<void> {
+  if (timeout == null) return ended;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([ended, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, timeout) * 1000); })]);
+  clearTimeout(timer);
+}
+
 export function moduleURL(module: string | URL): string {
   if (module instanceof URL) return module.href;
   if (/^[a-z]+:/i.test(module)) return module;

@@ -57,21 +57,34 @@ export class Lock implements Disposable {
   }
 
   /** Takes the lock; with `blocking: false` or a `timeout` (seconds) it may give up and return false. */
-  acquire({ blocking = true, timeout }: AcquireOptions = {}): boolean {
-    this.ownerDied = false;
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) return this.#took();
-    if (!blocking) return false;
-    const end = deadline(timeout);
-    for (;;) {
-      if (Atomics.exchange(this.#words, STATE, CONTENDED) === FREE) return this.#took();
-      const left = end - performance.now();
-      if (left <= 0) return false;
-      if (!futexWait(this.#address, CONTENDED, Math.min(left, CHECK_OWNER_MS)) && this.#takeOverFromDead()) return true;
+  acquire(options?: AcquireOptions): boolean {
+    // The uncontended path allocates nothing (no options object, no generator): one compare-and-swap.
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+      this.ownerDied = false;
+      return this.#took();
     }
+    const attempt = this.#attempt(options?.blocking ?? true, options?.timeout);
+    let step = attempt.next();
+    while (!step.done) step = attempt.next(!futexWait(this.#address, CONTENDED, step.value));
+    return step.value;
   }
 
   /** The awaitable form of acquire: the event loop keeps running while it waits. */
   async acquireAsync({ blocking = true, timeout }: AcquireOptions = {}): Promise<boolean> {
+    const attempt = this.#attempt(blocking, timeout);
+    let step = attempt.next();
+    while (!step.done) {
+      const started = performance.now();
+      await futexWaitAsync(this.#address, CONTENDED, step.value);
+      // The async wait cannot tell a timeout from a wake-up; the time it took can.
+      step = attempt.next(performance.now() - started >= step.value);
+    }
+    return step.value;
+  }
+
+  // The acquire loop, shared by both forms: it yields how long to sleep on the word, and is told
+  // whether that sleep timed out (the moment to check whether the owner died).
+  *#attempt(blocking: boolean, timeout?: number | null): Generator<number, boolean, boolean> {
     this.ownerDied = false;
     if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) return this.#took();
     if (!blocking) return false;
@@ -80,8 +93,8 @@ export class Lock implements Disposable {
       if (Atomics.exchange(this.#words, STATE, CONTENDED) === FREE) return this.#took();
       const left = end - performance.now();
       if (left <= 0) return false;
-      await futexWaitAsync(this.#address, CONTENDED, Math.min(left, CHECK_OWNER_MS));
-      if (this.#takeOverFromDead()) return true;
+      const timedOut = yield Math.min(left, CHECK_OWNER_MS);
+      if (timedOut && this.#takeOverFromDead()) return true;
     }
   }
 

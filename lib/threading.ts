@@ -2,7 +2,7 @@
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
 import { Worker, isMainThread, threadId } from 'node:worker_threads';
-import { makeSpec, type Target } from './spawn.ts';
+import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
 import { workerEntry } from './platform/runtime.ts';
 
@@ -28,9 +28,7 @@ export class Thread<A extends unknown[] = unknown[]> {
   #alive = false;
 
   constructor(options: ThreadOptions<A>) {
-    if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
-      throw new TypeError('Thread needs a target: an exported function, or its export name');
-    }
+    checkTarget('Thread', options);
     this.#options = options;
     this.name = options.name ?? `Thread-${++counter}`;
     this.daemon = options.daemon ?? false;
@@ -57,10 +55,7 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   async join(timeout?: number | null): Promise<void> {
     if (!this.#ended) throw new Error('Cannot join a thread that was not started');
-    if (timeout == null) return this.#ended;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.#ended, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, timeout) * 1000); })]);
-    clearTimeout(timer);
+    return joinWithin(this.#ended, timeout);
   }
 
   isAlive(): boolean {
