@@ -9,7 +9,7 @@ import { detect, projectRoot } from './mdspec/runtimes.ts';
 import { runDocs, type Column } from './mdspec/runner.ts';
 import { REPORTERS, reporters, summary, type ReporterName } from './mdspec/report.ts';
 import { killAll } from './mdspec/exec.ts';
-import { removeAll } from './mdspec/workspace.ts';
+import { removeAll, shown } from './mdspec/workspace.ts';
 
 const HELP = `usage: mdspec [options] [files or folders]   (default: docs/)
 
@@ -72,10 +72,9 @@ async function main(): Promise<number> {
   const docs: Doc[] = [];
   const problems: string[] = [];
   for (const file of files) {
-    const shown = file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;
     try { docs.push(parseDoc(file, readFileSync(file, 'utf8'))); } catch (e) {
       if (!(e instanceof DocError)) throw e;
-      problems.push(`${shown}:${e.line}: ${e.reason}`);
+      problems.push(`${shown(file, cwd)}:${e.line}: ${e.reason}`);
     }
   }
   if (problems.length) { for (const p of problems) console.error(p); return 2; }

@@ -58,20 +58,22 @@ export function mapSegment(name: string, create: boolean, size: number): Mapping
   }
 }
 
+/** A relative struct timespec of `ms` milliseconds, as futex(2) takes it. */
+function timespec(ms: number): Buffer {
+  const whole = Math.max(0, ms);
+  const ts = Buffer.alloc(16);
+  ts.writeBigInt64LE(BigInt(Math.floor(whole / 1000)), 0);
+  ts.writeBigInt64LE(BigInt(Math.round((whole % 1000) * 1e6)), 8);
+  return ts;
+}
+
 /**
  * Sleeps while the 32-bit word at `address` still holds `expected`, for at most `ms` (forever if
  * undefined). Returns false on timeout. This blocks the calling thread, as Atomics.wait does:
  * Atomics.wait refuses memory that is not a SharedArrayBuffer, and a mapping never is one.
  */
 export function futexWait(address: bigint, expected: number, ms?: number): boolean {
-  let timeout: Buffer | null = null;
-  if (ms !== undefined) {
-    const whole = Math.max(0, ms);
-    timeout = Buffer.alloc(16);
-    timeout.writeBigInt64LE(BigInt(Math.floor(whole / 1000)), 0);
-    timeout.writeBigInt64LE(BigInt(Math.round((whole % 1000) * 1e6)), 8);
-  }
-  const r = syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0);
+  const r = syscall(SYS_futex, address, FUTEX_WAIT, expected, ms === undefined ? null : timespec(ms), null, 0);
   if (r === 0) return true;
   const errno = koffi.errno();
   if (errno === EAGAIN || errno === EINTR) return true; // the word changed, or a signal: the caller re-checks
@@ -81,9 +83,7 @@ export function futexWait(address: bigint, expected: number, ms?: number): boole
 
 /** futexWait on one of koffi's worker threads, so the event loop keeps running while it sleeps. */
 export function futexWaitAsync(address: bigint, expected: number, ms: number): Promise<boolean> {
-  const timeout = Buffer.alloc(16);
-  timeout.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
-  timeout.writeBigInt64LE(BigInt(Math.round((ms % 1000) * 1e6)), 8);
+  const timeout = timespec(ms);
   return new Promise((resolve, reject) => {
     syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
       // errno is per thread and the wait ran on another one; a timeout and a wake-up look alike

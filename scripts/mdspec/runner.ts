@@ -2,7 +2,7 @@
 // one type-check, and turns each run into a result the reporters print.
 import type { Block, Doc, Expected, Runtime } from './parse.ts';
 import type { Installed, Missing } from './runtimes.ts';
-import { createWorkspace, type Workspace } from './workspace.ts';
+import { createWorkspace, shown, type Workspace } from './workspace.ts';
 import { run, type RunResult } from './exec.ts';
 import { diff, match } from './match.ts';
 import { typecheck } from './typecheck.ts';
@@ -57,10 +57,6 @@ async function pool(jobs: (() => Promise<void>)[], size: number) {
 
 function base(space: Workspace, block: Block, opts: RunOptions, column: Column) {
   return { doc: shown(space.doc.path, opts.cwd), line: block.line, heading: block.heading, column };
-}
-
-export function shown(path: string, cwd: string) {
-  return path.startsWith(cwd + '/') ? path.slice(cwd.length + 1) : path;
 }
 
 async function typeResults(spaces: Workspace[], opts: RunOptions, emit: (r: Result) => void) {

@@ -1,7 +1,7 @@
 // Writes a doc's blocks out as modules beside the doc (so `mpkit` and node_modules resolve as they
 // would for the reader) and maps file:line in anything they print back to the Markdown.
 import { mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Block, Doc } from './parse.ts';
 
 export interface Workspace {
@@ -19,6 +19,11 @@ const live = new Set<Workspace>();
 /** Removes every workspace still on disk; mdspec calls it when it is interrupted. */
 export function removeAll() {
   for (const space of live) space.remove();
+}
+
+/** A path as reports show it: relative to the working directory when it lies below it. */
+export function shown(path: string, cwd: string): string {
+  return path.startsWith(cwd + '/') ? path.slice(cwd.length + 1) : path;
 }
 
 export function blockName(block: Block): string {
@@ -39,14 +44,14 @@ export function createWorkspace(doc: Doc, cwd: string): Workspace {
     files.set(block, file);
     starts.set(blockName(block), block.line);
   }
-  const shown = relative(cwd, doc.path) || doc.path;
+  const docPath = shown(doc.path, cwd);
   const pattern = new RegExp(`(?:file://)?${escape(dir)}/([\\w.-]+\\.ts)(?::(\\d+))?`, 'g');
   const space: Workspace = {
     doc, dir, files,
     rewrite: (text) => text.replace(pattern, (whole, name: string, line?: string) => {
       const start = starts.get(name);
       if (start === undefined) return whole;
-      return line ? `${shown}:${start + Number(line) - 1}` : shown;
+      return line ? `${docPath}:${start + Number(line) - 1}` : docPath;
     }),
     remove() {
       live.delete(space);
