@@ -1,8 +1,8 @@
 // Value and Array in shared memory, with CPython's typecodes. Each lives in the arena beside its
 // own Lock (unless made raw or with lock: false); passing one to a child gives it the same memory.
 import { allocate, view, type Piece } from './heap.ts';
-import { LOCK_BYTES, Lock } from './synchronize.ts';
-import { REDUCE, registerType, type Reduced } from './reduction.ts';
+import { Lock, RLock } from './synchronize.ts';
+import { REDUCE, registerType, revive, type Reduced } from './reduction.ts';
 
 const TYPES = {
   c: Uint8Array, b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
@@ -11,9 +11,12 @@ const TYPES = {
 export type Typecode = keyof typeof TYPES;
 type Big = 'l' | 'L' | 'q' | 'Q';
 /** What a typecode holds in JavaScript: 64-bit integers are bigints, as they do not fit a number. */
+/** The typed array a typecode is stored in (Int32Array for 'i', BigInt64Array for 'q', ...). */
+export type TypedArrayOf<T extends Typecode> = InstanceType<(typeof TYPES)[T]>;
 export type Item<T extends Typecode> = T extends Big ? bigint : number;
 
-interface State { typecode: Typecode; length: number; data: Piece; lock: Piece | null }
+interface State { typecode: Typecode; length: number; data: Piece; lock: Reduced | null }
+type AnyLock = Lock | RLock;
 
 function check(typecode: string): asserts typecode is Typecode {
   if (!(typecode in TYPES)) throw new TypeError(`Unknown typecode "${typecode}": use one of ${Object.keys(TYPES).join(' ')}`);
@@ -22,22 +25,23 @@ function check(typecode: string): asserts typecode is Typecode {
 function open<T extends Typecode>(state: State) {
   const v = view(state.data);
   const items = new TYPES[state.typecode](v.buffer, v.byteOffset, state.length) as unknown as { [i: number]: Item<T>; length: number };
-  return { items, lock: state.lock ? new Lock(state.lock) : null };
+  return { items, lock: state.lock ? revive(state.lock) as AnyLock : null };
 }
 
-function create(typecode: Typecode, length: number, withLock: boolean | Lock): State {
+function create(typecode: Typecode, length: number, withLock: boolean | AnyLock): State {
   const data = allocate(length * TYPES[typecode].BYTES_PER_ELEMENT);
-  const lock = withLock instanceof Lock ? (withLock[REDUCE]().state as Piece) : withLock ? allocate(LOCK_BYTES) : null;
+  // An RLock by default, as in CPython, so code holding getLock() may call helpers that take it again.
+  const lock = withLock instanceof Lock || withLock instanceof RLock ? withLock[REDUCE]() : withLock ? new RLock()[REDUCE]() : null;
   return { typecode, length, data, lock };
 }
 
-export interface SharedOptions { lock?: boolean | Lock }
+export interface SharedOptions { lock?: boolean | AnyLock }
 
 export class SharedValue<T extends Typecode = Typecode> {
   readonly typecode: T;
   readonly #state: State;
   readonly #items: { [i: number]: Item<T> };
-  readonly #lock: Lock | null;
+  readonly #lock: AnyLock | null;
 
   constructor(state: State) {
     this.#state = state;
@@ -51,10 +55,13 @@ export class SharedValue<T extends Typecode = Typecode> {
   set value(v: Item<T>) { this.#items[0] = v; }
 
   /** The lock that guards this value; raw values have none. */
-  getLock(): Lock {
+  getLock(): AnyLock {
     if (!this.#lock) throw new TypeError('This value was made without a lock: use Value(typecode, init) or pass { lock: true }');
     return this.#lock;
   }
+
+  /** A one-item typed array over the shared value itself (Python's get_obj), for Atomics. */
+  getObj(): TypedArrayOf<T> { return this.#items as unknown as TypedArrayOf<T>; }
 
   toString() { return `Value('${this.typecode}', ${this.value})`; }
   [REDUCE](): Reduced { return { $mpkit: 'Value', state: this.#state }; }
@@ -65,7 +72,7 @@ export class SharedArray<T extends Typecode = Typecode> {
   readonly length: number;
   readonly #state: State;
   readonly #items: { [i: number]: Item<T>; length: number };
-  readonly #lock: Lock | null;
+  readonly #lock: AnyLock | null;
   [index: number]: Item<T>;
 
   constructor(state: State) {
@@ -108,10 +115,13 @@ export class SharedArray<T extends Typecode = Typecode> {
   slice(start?: number, end?: number): Item<T>[] { return this.toArray().slice(start, end); }
   [Symbol.iterator]() { return this.toArray()[Symbol.iterator](); }
 
-  getLock(): Lock {
+  getLock(): AnyLock {
     if (!this.#lock) throw new TypeError('This array was made without a lock: use Array(typecode, values) or pass { lock: true }');
     return this.#lock;
   }
+
+  /** The typed array over the shared memory itself (Python's get_obj), for Atomics and bulk copies. */
+  getObj(): TypedArrayOf<T> { return this.#items as unknown as TypedArrayOf<T>; }
 
   toString() { return `[${this.toArray().join(', ')}]`; }
   [REDUCE](): Reduced { return { $mpkit: 'Array', state: this.#state }; }

@@ -40,7 +40,7 @@ export function moduleURL(module: string | URL): string {
 
 export function makeSpec(target: Target<unknown[]>, args: unknown[], name: string, module?: string | URL): SpawnSpec {
   const exportName = typeof target === 'string' ? target : target.name;
-  if (!exportName || /^bound /.test(exportName)) {
+  if (!exportName || exportName === 'anonymous' || /^bound /.test(exportName)) {
     throw new TypeError('The target must be a named function exported by its module (or its export name as a string), so the child can import it');
   }
   const url = module ? moduleURL(module) : mainModule();

@@ -6,7 +6,7 @@ import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
 import { workerEntry } from './platform/runtime.ts';
 
-export { Lock, TimeoutError } from './synchronize.ts';
+export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
 
 export interface ThreadOptions<A extends unknown[]> {
   target: Target<A>;

@@ -36,12 +36,28 @@ console.log('— type-check');
 const types = await shown`${path.join(root, 'node_modules', '.bin', 'tsc')} -p ${root}`;
 count('type-check', types.code === 0 ? 1 : 0, types.code === 0 ? 0 : 1);
 
-console.log('— specs');
-const specs = await shown`${node.bin} --import tsx ${path.join(root, 'node_modules', 'uvu', 'bin.js')} spec ${'\\.spec\\.ts$'}`;
-const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(specs.out)?.[1] ?? 0);
-const ran = field('Total'), passed = field('Passed'), skippedSpecs = field('Skipped');
-// uvu stops counting at a crashed file; a non-zero exit with nothing failed still counts as one failure.
-count('specs', passed, Math.max(ran - passed - skippedSpecs, specs.code !== 0 && ran === passed + skippedSpecs ? 1 : 0), skippedSpecs);
+const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
+/** Runs uvu on `dir` and counts what it reports. */
+async function specs(what: string, bin: string, args: string[], dir: string) {
+  const r = await shown`${bin} ${args} ${dir} ${'\\.spec\\.ts$'}`;
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(r.out)?.[1] ?? 0);
+  const ran = field('Total'), passed = field('Passed'), skipped = field('Skipped');
+  // uvu stops counting at a crashed file; a non-zero exit with nothing failed still counts as one failure.
+  count(what, passed, Math.max(ran - passed - skipped, r.code !== 0 && ran === passed + skipped ? 1 : 0), skipped);
+}
+
+console.log('— specs on node (all, with coverage)');
+await specs('specs on node', node.bin, node.args(uvu), 'spec');
+// mdspec's own specs drive the runner from Node; the library's run on every runtime.
+for (const rt of await detect(['node24', 'deno', 'bun'], root)) {
+  if (!('bin' in rt)) {
+    console.log(`— spec/lib on ${rt.name}: skipped, ${rt.reason}`);
+    count(`spec/lib on ${rt.name}`, 0, 0, 1);
+    continue;
+  }
+  console.log(`— spec/lib on ${rt.name} ${rt.version}`);
+  await specs(`spec/lib on ${rt.name}`, rt.bin, rt.args(uvu), 'spec/lib');
+}
 
 console.log('— docs');
 const docs = await shown`${node.bin} --import tsx ${path.join(root, 'scripts', 'mdspec.ts')} docs README.md`;

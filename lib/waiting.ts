@@ -1,0 +1,64 @@
+// How every primitive waits. A wait is written once, as a generator that yields "sleep on this
+// futex word while it holds this value, for at most this long" and is told whether the sleep timed
+// out; two drivers run it: blocking (the thread sleeps in the kernel, as Python's waits do) and
+// awaitable (the sleep happens on a helper thread and the event loop keeps running).
+import { futexWait, futexWaitAsync } from './platform/linux.ts';
+
+export interface Sleep {
+  address: bigint;
+  expected: number;
+  ms: number; // always finite: long waits are cut into slices
+}
+
+export type Waiting<T> = Generator<Sleep, T, boolean>;
+
+// An awaitable wait borrows a libuv pool thread while it sleeps; slices keep any one from holding
+// it for long, so file and DNS work queued behind it is not starved.
+const ASYNC_SLICE_MS = 50;
+const FOREVER_SLICE_MS = 1000;
+
+/** A Python-style timeout in seconds (undefined, null or negative: forever) as a deadline in ms. */
+export function deadline(timeout?: number | null): number {
+  return timeout == null || timeout < 0 ? Infinity : performance.now() + timeout * 1000;
+}
+
+/** How long to sleep now before `end`: never more than a slice, never negative. */
+export function slice(end: number, cap = FOREVER_SLICE_MS): number {
+  return Math.max(0, Math.min(end - performance.now(), cap));
+}
+
+export function checkTimeout(timeout: unknown): void {
+  if (timeout != null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+    throw new TypeError(`A timeout is a number of seconds (or null for none), not ${String(timeout)}`);
+  }
+}
+
+export function runBlocking<T>(waiting: Waiting<T>): T {
+  let step = waiting.next();
+  while (!step.done) {
+    const { address, expected, ms } = step.value;
+    let woke: boolean;
+    // A failed sleep is thrown into the wait, so its finally blocks (a lock taken back) still run.
+    try { woke = futexWait(address, expected, ms); } catch (e) { step = waiting.throw(e); continue; }
+    step = waiting.next(!woke);
+  }
+  return step.value;
+}
+
+export async function runAsync<T>(waiting: Waiting<T>): Promise<T> {
+  let step = waiting.next();
+  while (!step.done) {
+    const { address, expected, ms } = step.value;
+    const wait = Math.min(ms, ASYNC_SLICE_MS);
+    const started = performance.now();
+    try { await futexWaitAsync(address, expected, wait); } catch (e) { step = waiting.throw(e); continue; }
+    // The async wait cannot tell a timeout from a wake-up; the time it took can.
+    step = waiting.next(performance.now() - started >= wait);
+  }
+  return step.value;
+}
+
+/** A wait that ran out of time, where the API has no false to return. */
+export class TimeoutError extends Error {
+  name = 'TimeoutError';
+}
