@@ -3,6 +3,7 @@
 import { allocate, view, type Piece } from './heap.ts';
 import { Lock, RLock } from './synchronize.ts';
 import { REDUCE, registerType, revive, type Reduced } from './reduction.ts';
+import { indexable } from './indexing.ts';
 
 const TYPES = {
   c: Uint8Array, b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
@@ -82,19 +83,7 @@ export class SharedArray<T extends Typecode = Typecode> {
     const { items, lock } = open<T>(state);
     this.#items = items;
     this.#lock = lock;
-    // Indexing (`arr[0] = 5`) goes through a proxy onto the shared memory, as in Python.
-    return new Proxy(this, {
-      get: (target, key) => {
-        if (typeof key === 'string' && isIndex(key)) return target.get(Number(key));
-        const v = Reflect.get(target, key, target);
-        // Methods run on the target: private fields are not reachable through a proxy.
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-      set: (target, key, value) => {
-        if (typeof key === 'string' && isIndex(key)) { target.set(Number(key), value); return true; }
-        return Reflect.set(target, key, value, target);
-      },
-    });
+    return indexable(this);
   }
 
   get(i: number): Item<T> {
@@ -127,7 +116,6 @@ export class SharedArray<T extends Typecode = Typecode> {
   [REDUCE](): Reduced { return { $mpkit: 'Array', state: this.#state }; }
 }
 
-const isIndex = (key: string) => /^-?\d+$/.test(key);
 
 /** A shared value guarded by its own lock (Python's multiprocessing.Value). */
 export function Value<T extends Typecode>(typecode: T, init?: Item<T>, { lock = true }: SharedOptions = {}): SharedValue<T> {

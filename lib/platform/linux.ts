@@ -10,6 +10,7 @@ const fstat_size = libc.func('int64_t lseek(int fd, int64_t offset, int whence)'
 const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
 const munmap = libc.func('int munmap(void *addr, size_t length)');
 const close = libc.func('int close(int fd)');
+const shm_unlink = libc.func('int shm_unlink(const char *name)');
 const strerror = libc.func('const char *strerror(int errnum)');
 // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
 const syscall = libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)');
@@ -30,8 +31,8 @@ export interface Mapping {
 export class OSError extends Error {
   readonly errno: number;
   readonly code: string;
-  constructor(what: string, errno: number) {
-    super(`${what}: ${strerror(errno)}`);
+  constructor(what: string, errno: number, whole = false) {
+    super(whole ? what : `${what}: ${strerror(errno)}`);
     this.errno = errno;
     this.code = errno === ENOENT ? 'ENOENT' : errno === EEXIST ? 'EEXIST' : `E${errno}`;
   }
@@ -48,14 +49,30 @@ export function mapSegment(name: string, create: boolean, size: number): Mapping
     const ptr = mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const address = koffi.address(ptr);
     if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, koffi.errno());
+    const buffer: ArrayBuffer = koffi.view(ptr, length);
     let mapped = true;
     return {
-      buffer: koffi.view(ptr, length), address, size: length,
-      unmap() { if (mapped) { mapped = false; munmap(ptr, length); } },
+      buffer, address, size: length,
+      unmap() {
+        if (!mapped) return;
+        mapped = false;
+        // Unmapping memory that a live ArrayBuffer still points at would crash the next access.
+        // Where the runtime can detach the buffer (ArrayBuffer.prototype.transfer: Node 21+, Bun,
+        // Deno) every view of it goes empty first; on Node 20 the mapping stays until exit.
+        const detach = (buffer as { transfer?: (n: number) => ArrayBuffer }).transfer;
+        if (!detach) return;
+        try { detach.call(buffer, 0); } catch { return; }
+        munmap(ptr, length);
+      },
     };
   } finally {
     close(fd);
   }
+}
+
+/** Removes the name of a segment; processes that mapped it keep their memory until they unmap. */
+export function unlinkSegment(name: string): void {
+  if (shm_unlink(name) !== 0) throw new OSError(`shm_unlink(${name})`, koffi.errno());
 }
 
 /** A relative struct timespec of `ms` milliseconds, as futex(2) takes it. */
