@@ -110,7 +110,7 @@ export class ShareableList<T extends Shareable = Shareable> {
   [index: number]: T;
 
   /** A new list of `sequence` in a new block; or, with `sequence` null and a name, the list in that block. */
-  constructor(sequence?: Iterable<T> | null, { name }: { name?: string } = {}) {
+  constructor(sequence?: Iterable<NoInfer<T>> | null, { name }: { name?: string } = {}) {
     if (sequence == null && name !== undefined) {
       this.shm = new SharedMemory({ name });
     } else {
