@@ -58,6 +58,12 @@ test('a block past its timeout is killed with its whole process tree', async () 
   for (const pid of pids) assert.not.ok(alive(pid), `grandchild ${pid} outlived its block`);
 });
 
+test('a block marked alone runs while no other block runs', async () => {
+  const r = await mdspec(['--runtime', 'node', '-j', '4', 'spec/fixtures/alone/busy.md', 'spec/fixtures/alone/timing.md', 'spec/fixtures/alone/busy.md']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /passed, 0 failed/);
+});
+
 test('no extracted files are left beside the docs', async () => {
   await mdspec(['--runtime', 'node', '--no-typecheck', 'spec/fixtures/features.md']);
   assert.not.ok(existsSync(join(fixtures, '.mdspec')));

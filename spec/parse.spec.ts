@@ -28,13 +28,13 @@ test('typescript is a ts block; other languages are prose', () => {
 
 test('every attribute is read', () => {
   const doc = parse([
-    '```ts skip', 'a', '```', '```ts no-run', 'b', '```', '```ts fails', 'c', '```',
+    '```ts skip', 'a', '```', '```ts no-run', 'b', '```', '```ts fails alone', 'c', '```',
     '```ts runtime=deno,bun', 'd', '```', '```ts timeout=2500 repeat=3', 'e', '```', '```ts file=worker.ts', 'f', '```',
   ].join('\n'));
   const [skip, noRun, fails, rt, tr, file] = doc.blocks;
   assert.ok(skip.skip && !skip.noRun);
   assert.ok(noRun.noRun && !noRun.skip);
-  assert.ok(fails.fails);
+  assert.ok(fails.fails && fails.alone && !skip.alone);
   assert.equal(rt.runtimes, ['deno', 'bun']);
   assert.is(tr.timeout, 2500);
   assert.is(tr.repeat, 3);

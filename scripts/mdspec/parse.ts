@@ -22,6 +22,7 @@ export interface Block {
   skip: boolean;
   noRun: boolean;
   fails: boolean;
+  alone: boolean; // runs with no other block running: for claims about timing or parallelism
   runtimes: Runtime[] | null;
   timeout: number;
   repeat: number;
@@ -49,7 +50,7 @@ export class DocError extends Error {
 }
 
 const CODE_LANGS = new Set(['ts', 'typescript']);
-const FLAGS = new Set(['skip', 'no-run', 'fails']);
+const FLAGS = new Set(['skip', 'no-run', 'fails', 'alone']);
 const OUTPUT_FLAGS = new Set(['stderr', 'unordered', 'distinct']);
 const md = new MarkdownIt();
 
@@ -102,7 +103,7 @@ function closed(lastLine: string, markup: string, span: number): boolean {
 
 function parseCode(attrs: string[], code: string, line: number, end: number, heading: string, at: (m: string) => DocError): Block {
   const block: Block = {
-    line, endLine: end, code, heading, skip: false, noRun: false, fails: false,
+    line, endLine: end, code, heading, skip: false, noRun: false, fails: false, alone: false,
     runtimes: null, timeout: 10_000, repeat: 1, file: null, expected: [],
   };
   for (const attr of attrs) {
@@ -110,6 +111,7 @@ function parseCode(attrs: string[], code: string, line: number, end: number, hea
     if (FLAGS.has(attr)) {
       if (attr === 'skip') block.skip = true;
       else if (attr === 'no-run') block.noRun = true;
+      else if (attr === 'alone') block.alone = true;
       else block.fails = true;
     } else if (key === 'runtime') block.runtimes = parseRuntimes(value, at);
     else if (key === 'timeout') block.timeout = positive(key, value, at);
@@ -117,7 +119,7 @@ function parseCode(attrs: string[], code: string, line: number, end: number, hea
     else if (key === 'file') {
       if (!/^[\w.-]+\.ts$/.test(value)) throw at(`file=${value} is not a module name: use file=NAME.ts`);
       block.file = value;
-    } else throw at(`unknown attribute "${attr}": use skip, no-run, fails, runtime=, timeout=, repeat= or file=`);
+    } else throw at(`unknown attribute "${attr}": use skip, no-run, fails, alone, runtime=, timeout=, repeat= or file=`);
   }
   return block;
 }

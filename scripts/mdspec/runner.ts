@@ -38,8 +38,9 @@ export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> 
   const total = count((b) => !b.file) * opts.runtimes.length + (opts.typecheck ? count(() => true) : 0);
   const emit = (r: Result) => { results.push(r); opts.onResult?.(r, results.length, total); };
   try {
-    const checked = opts.typecheck ? typeResults(spaces, opts, emit) : Promise.resolve();
-    const jobs = spaces.flatMap((space) => opts.runtimes.map((rt) => () => runDoc(space, rt, opts, emit)));
+    const gate = new Gate();
+    const checked = opts.typecheck ? gated(gate, false, () => typeResults(spaces, opts, emit)) : Promise.resolve();
+    const jobs = spaces.flatMap((space) => opts.runtimes.map((rt) => () => runDoc(space, rt, opts, emit, gate)));
     await Promise.all([checked, pool(jobs, opts.jobs)]);
   } finally {
     for (const space of spaces) space.remove();
@@ -47,6 +48,31 @@ export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> 
   // Results arrive in whatever order the parallel jobs finish; reports read in doc order.
   const order = ['tsc', ...opts.runtimes.map((rt) => rt.name)];
   return results.sort((a, b) => a.doc.localeCompare(b.doc) || a.line - b.line || order.indexOf(a.column) - order.indexOf(b.column));
+}
+
+/**
+ * Lets blocks run side by side, except those marked `alone`: such a block waits for the others to
+ * finish and holds new ones back until it is done, so what it measures is not the runner's load.
+ */
+class Gate {
+  #running = 0;
+  #alone = false;
+  #aloneWaiting = 0;
+  #wakers = new Set<() => void>();
+
+  async enter(alone: boolean): Promise<void> {
+    if (alone) this.#aloneWaiting++;
+    const blocked = () => this.#alone || (alone ? this.#running > 0 : this.#aloneWaiting > 0);
+    while (blocked()) await new Promise<void>((r) => this.#wakers.add(r));
+    if (alone) { this.#aloneWaiting--; this.#alone = true; } else this.#running++;
+  }
+
+  leave(alone: boolean): void {
+    if (alone) this.#alone = false; else this.#running--;
+    const wake = [...this.#wakers];
+    this.#wakers.clear();
+    for (const w of wake) w();
+  }
 }
 
 async function pool(jobs: (() => Promise<void>)[], size: number) {
@@ -74,7 +100,12 @@ async function typeResults(spaces: Workspace[], opts: RunOptions, emit: (r: Resu
   }
 }
 
-async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOptions, emit: (r: Result) => void) {
+async function gated<T>(gate: Gate, alone: boolean, work: () => Promise<T>): Promise<T> {
+  await gate.enter(alone);
+  try { return await work(); } finally { gate.leave(alone); }
+}
+
+async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOptions, emit: (r: Result) => void, gate: Gate) {
   for (const block of space.doc.blocks) {
     if (block.file) continue;
     const r = base(space, block, opts, rt.name);
@@ -85,7 +116,7 @@ async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOption
       emit({ ...r, status: 'skipped', message: `runtime=${block.runtimes.join(',')}: the doc says it does not run on ${rt.name}` });
       continue;
     }
-    emit({ ...r, ...(await runBlock(space, block, rt, opts.cwd)) });
+    emit({ ...r, ...(await gated(gate, block.alone, () => runBlock(space, block, rt, opts.cwd))) });
   }
 }
 
