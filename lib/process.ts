@@ -27,13 +27,13 @@ export class Process<A extends unknown[] = unknown[]> {
   daemon: boolean;
   exitCode: number | null = null;
   #state: State = 'initial';
-  #options: ProcessOptions<A>;
+  #options: ProcessOptions<unknown[]>; // A checks the constructor's arguments only, so any Process is a Process<unknown[]>
   #child: ChildProcess | null = null;
   #exited: Promise<void> | null = null;
 
   constructor(options: ProcessOptions<A>) {
     checkTarget('Process', options);
-    this.#options = options;
+    this.#options = options as ProcessOptions<unknown[]>;
     this.name = options.name ?? `Process-${++counter}`;
     this.daemon = options.daemon ?? false;
   }

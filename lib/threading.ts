@@ -22,14 +22,14 @@ const bootstrap = new URL('./bootstrap.ts', import.meta.url);
 export class Thread<A extends unknown[] = unknown[]> {
   name: string;
   daemon: boolean;
-  #options: ThreadOptions<A>;
+  #options: ThreadOptions<unknown[]>; // A checks the constructor's arguments only, so any Thread is a Thread<unknown[]>
   #worker: Worker | null = null;
   #ended: Promise<void> | null = null;
   #alive = false;
 
   constructor(options: ThreadOptions<A>) {
     checkTarget('Thread', options);
-    this.#options = options;
+    this.#options = options as ThreadOptions<unknown[]>;
     this.name = options.name ?? `Thread-${++counter}`;
     this.daemon = options.daemon ?? false;
   }
