@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { childCommand } from './platform/runtime.ts';
+import { RUNTIMES, childCommand, type RuntimeName } from './platform/runtime.ts';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 
@@ -14,6 +14,8 @@ export interface ProcessOptions<A extends unknown[]> {
   daemon?: boolean;
   /** The module that exports the target (import.meta.url); by default the program's main module. */
   module?: string | URL;
+  /** The runtime the child runs on: by default the parent's. */
+  runtime?: RuntimeName;
 }
 
 type State = 'initial' | 'started' | 'exited';
@@ -33,6 +35,9 @@ export class Process<A extends unknown[] = unknown[]> {
 
   constructor(options: ProcessOptions<A>) {
     checkTarget('Process', options);
+    if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
+      throw new TypeError(`Unknown runtime "${options.runtime}": use ${RUNTIMES.join(', ')}`);
+    }
     this.#options = options as ProcessOptions<unknown[]>;
     this.name = options.name ?? `Process-${++counter}`;
     this.daemon = options.daemon ?? false;
@@ -45,7 +50,7 @@ export class Process<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
-    const [bin, args] = childCommand(bootstrap);
+    const [bin, args] = childCommand(bootstrap, this.#options.runtime);
     const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, MPKIT_SPAWN: JSON.stringify(spec) } });
     this.#child = child;
     this.#state = 'started';

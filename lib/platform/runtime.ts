@@ -1,6 +1,9 @@
 // The runtime seam: how Node, Deno and Bun name their main module and start a child of their own
 // kind. Nothing outside lib/platform/ asks which runtime it is on.
 import { pathToFileURL } from 'node:url';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 type Meta = { url: string; main?: boolean };
 const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string } };
@@ -20,12 +23,56 @@ export function isMain(meta: Meta): boolean {
   return meta.main ?? meta.url === mainModule();
 }
 
-/** The command that runs `entry` (a file path) on the same runtime, with the same flags. */
-export function childCommand(entry: string): [string, string[]] {
-  if (runtime === 'deno') return [process.execPath, ['run', '-A', entry]];
-  if (runtime === 'bun') return [process.execPath, [entry]];
-  // Node's flags carry over (tsx's --import among them), so the child reads TypeScript as the parent did.
-  return [process.execPath, [...process.execArgv, entry]];
+export const RUNTIMES: readonly RuntimeName[] = ['node', 'deno', 'bun'];
+
+/** The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags. */
+export function childCommand(entry: string, on: RuntimeName = runtime): [string, string[]] {
+  if (on === runtime) {
+    if (runtime === 'deno') return [process.execPath, ['run', '-A', entry]];
+    if (runtime === 'bun') return [process.execPath, [entry]];
+    // Node's flags carry over (tsx's --import among them), so the child reads TypeScript as the parent did.
+    return [process.execPath, [...process.execArgv, entry]];
+  }
+  const bin = locate(on);
+  if (on === 'deno') return [bin, ['run', '-A', entry]];
+  if (on === 'bun') return [bin, [entry]];
+  return [bin, [...nodeTypeScript(bin), entry]];
+}
+
+const located = new Map<RuntimeName, string>();
+
+const executable = (bin: string) => {
+  try { accessSync(bin, constants.X_OK); return true; } catch { return false; }
+};
+
+/**
+ * Another runtime's binary: MPKIT_NODE, MPKIT_DENO or MPKIT_BUN if set, else the first on PATH,
+ * else one installed from npm in a node_modules/.bin of the working directory or above it.
+ */
+function locate(name: RuntimeName): string {
+  const known = located.get(name);
+  if (known) return known;
+  const dirs = (process.env.PATH ?? '').split(delimiter);
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    dirs.push(join(dir, 'node_modules', '.bin'));
+    if (dirname(dir) === dir) break;
+  }
+  const found = process.env[`MPKIT_${name.toUpperCase()}`] ?? dirs.map((dir) => join(dir, name)).find(executable);
+  if (!found) throw new Error(`No ${name} on PATH to start the child with: install it, or set MPKIT_${name.toUpperCase()} to its path`);
+  located.set(name, found);
+  return found;
+}
+
+/** The flags another Node needs to import TypeScript: none from 23.6, a flag on 22, tsx before that. */
+function nodeTypeScript(bin: string): string[] {
+  const [major, minor] = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().slice(1).split('.').map(Number);
+  if (major > 23 || (major === 23 && minor >= 6)) return [];
+  if (major >= 22) return ['--experimental-strip-types', '--no-warnings=ExperimentalWarning'];
+  try {
+    return ['--import', import.meta.resolve('tsx')];
+  } catch {
+    throw new Error(`Node ${major} reads TypeScript only through tsx: npm install tsx, or pick a newer Node`);
+  }
 }
 
 /**

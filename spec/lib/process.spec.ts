@@ -75,6 +75,18 @@ test('terminate and kill give negative signal numbers, as in Python', async () =
   }
 });
 
+test('a child runs on the runtime asked for, whatever the parent runs on', async () => {
+  for (const [runtime, id] of [['node', 1], ['deno', 2], ['bun', 3]] as const) {
+    const v = mp.Value('i', 0);
+    const p = new mp.Process({ target: targets.whichRuntime, args: [v], module, runtime });
+    p.start();
+    await p.join(60);
+    assert.is(p.exitCode, 0, `${runtime} child exit code`);
+    assert.is(v.value, id, `the child ran on ${runtime}`);
+  }
+  assert.throws(() => new mp.Process({ target: targets.setTo, runtime: 'python' as 'node' }), /Unknown runtime "python": use node, deno, bun/);
+});
+
 test('misuse is refused with a sentence', async () => {
   assert.throws(() => new mp.Process({} as never), /needs a target/);
   const anonymous = [() => {}][0];
