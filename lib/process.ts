@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { RUNTIMES, childCommand, type RuntimeName } from './platform/runtime.ts';
+import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 
@@ -51,7 +51,7 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
     const [bin, args] = childCommand(bootstrap, this.#options.runtime);
-    const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, MPKIT_SPAWN: JSON.stringify(spec) } });
+    const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), MPKIT_SPAWN: JSON.stringify(spec) } });
     this.#child = child;
     this.#state = 'started';
     active.add(this);

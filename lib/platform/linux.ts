@@ -1,19 +1,28 @@
 // The OS seam on Linux: POSIX shared memory and futexes through koffi, whose prebuilt binaries load
 // in Node, Deno and Bun alike with no compiler at install. Everything above this file is portable;
 // a macOS seam would offer the same four calls (with __ulock_wait/__ulock_wake for futexes).
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 
-const libc = koffi.load('libc.so.6');
-const shm_open = libc.func('int shm_open(const char *name, int oflag, uint32_t mode)');
-const ftruncate = libc.func('int ftruncate(int fd, int64_t length)');
-const fstat_size = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
-const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-const munmap = libc.func('int munmap(void *addr, size_t length)');
-const close = libc.func('int close(int fd)');
-const shm_unlink = libc.func('int shm_unlink(const char *name)');
-const strerror = libc.func('const char *strerror(int errnum)');
-// futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
-const syscall = libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)');
+// koffi and libc load on first use, so a child that never touches shared memory does not pay for them.
+function bind() {
+  const koffi = createRequire(import.meta.url)('koffi');
+  const libc = koffi.load('libc.so.6');
+  return {
+    koffi,
+    shm_open: libc.func('int shm_open(const char *name, int oflag, uint32_t mode)'),
+    ftruncate: libc.func('int ftruncate(int fd, int64_t length)'),
+    lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
+    mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+    munmap: libc.func('int munmap(void *addr, size_t length)'),
+    close: libc.func('int close(int fd)'),
+    shm_unlink: libc.func('int shm_unlink(const char *name)'),
+    strerror: libc.func('const char *strerror(int errnum)'),
+    // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
+    syscall: libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
+  };
+}
+let bound: ReturnType<typeof bind> | null = null;
+const c = () => (bound ??= bind());
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, SEEK_END = 2;
@@ -32,7 +41,7 @@ export class OSError extends Error {
   readonly errno: number;
   readonly code: string;
   constructor(what: string, errno: number, whole = false) {
-    super(whole ? what : `${what}: ${strerror(errno)}`);
+    super(whole ? what : `${what}: ${c().strerror(errno)}`);
     this.errno = errno;
     this.code = errno === ENOENT ? 'ENOENT' : errno === EEXIST ? 'EEXIST' : `E${errno}`;
   }
@@ -40,16 +49,16 @@ export class OSError extends Error {
 
 /** Opens (or creates, exclusively) the named segment and maps all of it; size 0 means "as it is". */
 export function mapSegment(name: string, create: boolean, size: number): Mapping {
-  const fd = shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
-  if (fd < 0) throw new OSError(`shm_open(${name})`, koffi.errno());
+  const fd = c().shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
+  if (fd < 0) throw new OSError(`shm_open(${name})`, c().koffi.errno());
   try {
-    if (create && ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, koffi.errno());
-    const length = create ? size : Number(fstat_size(fd, 0, SEEK_END));
+    if (create && c().ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, c().koffi.errno());
+    const length = create ? size : Number(c().lseek(fd, 0, SEEK_END));
     if (length <= 0) throw new OSError(`segment ${name} is empty`, EAGAIN);
-    const ptr = mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    const address = koffi.address(ptr);
-    if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, koffi.errno());
-    const buffer: ArrayBuffer = koffi.view(ptr, length);
+    const ptr = c().mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const address = c().koffi.address(ptr);
+    if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, c().koffi.errno());
+    const buffer: ArrayBuffer = c().koffi.view(ptr, length);
     let mapped = true;
     return {
       buffer, address, size: length,
@@ -62,17 +71,17 @@ export function mapSegment(name: string, create: boolean, size: number): Mapping
         const detach = (buffer as { transfer?: (n: number) => ArrayBuffer }).transfer;
         if (!detach) return;
         try { detach.call(buffer, 0); } catch { return; }
-        munmap(ptr, length);
+        c().munmap(ptr, length);
       },
     };
   } finally {
-    close(fd);
+    c().close(fd);
   }
 }
 
 /** Removes the name of a segment; processes that mapped it keep their memory until they unmap. */
 export function unlinkSegment(name: string): void {
-  if (shm_unlink(name) !== 0) throw new OSError(`shm_unlink(${name})`, koffi.errno());
+  if (c().shm_unlink(name) !== 0) throw new OSError(`shm_unlink(${name})`, c().koffi.errno());
 }
 
 /** A relative struct timespec of `ms` milliseconds, as futex(2) takes it. */
@@ -90,9 +99,9 @@ function timespec(ms: number): Buffer {
  * Atomics.wait refuses memory that is not a SharedArrayBuffer, and a mapping never is one.
  */
 export function futexWait(address: bigint, expected: number, ms?: number): boolean {
-  const r = syscall(SYS_futex, address, FUTEX_WAIT, expected, ms === undefined ? null : timespec(ms), null, 0);
+  const r = c().syscall(SYS_futex, address, FUTEX_WAIT, expected, ms === undefined ? null : timespec(ms), null, 0);
   if (r === 0) return true;
-  const errno = koffi.errno();
+  const errno = c().koffi.errno();
   if (errno === EAGAIN || errno === EINTR) return true; // the word changed, or a signal: the caller re-checks
   if (errno === ETIMEDOUT) return false;
   throw new OSError('futex wait', errno);
@@ -102,7 +111,7 @@ export function futexWait(address: bigint, expected: number, ms?: number): boole
 export function futexWaitAsync(address: bigint, expected: number, ms: number): Promise<boolean> {
   const timeout = timespec(ms);
   return new Promise((resolve, reject) => {
-    syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
+    c().syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
       // errno is per thread and the wait ran on another one; a timeout and a wake-up look alike
       // here, so the caller re-checks the word either way.
       if (err) reject(err as Error);
@@ -113,5 +122,5 @@ export function futexWaitAsync(address: bigint, expected: number, ms: number): P
 
 /** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
 export function futexWake(address: bigint, count: number): number {
-  return Number(syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+  return Number(c().syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
 }

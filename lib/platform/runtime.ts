@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 
 type Meta = { url: string; main?: boolean };
 const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string } };
@@ -30,13 +31,23 @@ export function childCommand(entry: string, on: RuntimeName = runtime): [string,
   if (on === runtime) {
     if (runtime === 'deno') return [process.execPath, ['run', '-A', entry]];
     if (runtime === 'bun') return [process.execPath, [entry]];
-    // Node's flags carry over (tsx's --import among them), so the child reads TypeScript as the parent did.
-    return [process.execPath, [...process.execArgv, entry]];
+    // Node's flags carry over, so the child reads TypeScript as the parent did; tsx's give way to
+    // mpkit's cached loader, which starts several times faster.
+    return [process.execPath, [...nodeFlags(), entry]];
   }
   const bin = locate(on);
   if (on === 'deno') return [bin, ['run', '-A', entry]];
   if (on === 'bun') return [bin, [entry]];
   return [bin, [...nodeTypeScript(bin), entry]];
+}
+
+/**
+ * Environment a child on `on` should get. A Node with a compile cache (22.1+) keeps the code it
+ * compiled (TypeScript stripped, too) for the next child, which then starts about twice as fast.
+ */
+export function childEnv(on: RuntimeName = runtime): Record<string, string> {
+  if (on !== 'node' || process.env.NODE_COMPILE_CACHE) return {};
+  return { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') }; // Node's own default folder
 }
 
 const located = new Map<RuntimeName, string>();
@@ -75,6 +86,30 @@ function nodeTypeScript(bin: string): string[] {
   }
 }
 
+const TSX_FLAG = /(^|[/\\])tsx([/\\]|$)/;
+let flags: string[] | null = null;
+
+/** This Node's flags for a child: tsx's replaced by ts_register.mjs where esbuild can be found. */
+function nodeFlags(): string[] {
+  if (flags) return flags;
+  const argv = process.execArgv;
+  const isTsx = (i: number) => /^--(import|require|loader|experimental-loader)$/.test(argv[i]) && TSX_FLAG.test(argv[i + 1] ?? '');
+  const usesTsx = argv.some((_, i) => isTsx(i) || /^--(import|require|loader)=.*tsx/.test(argv[i]));
+  if (!usesTsx || !canTranspile()) return (flags = [...argv]);
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (isTsx(i)) i++;
+    else if (!/^--(import|require|loader)=.*tsx/.test(argv[i])) kept.push(argv[i]);
+  }
+  return (flags = ['--import', loaderURL, ...kept]);
+}
+
+const loaderURL = new URL('./ts_register.mjs', import.meta.url).href;
+
+function canTranspile(): boolean {
+  try { import.meta.resolve('esbuild'); return true; } catch { return false; }
+}
+
 /**
  * What a worker thread should load to run `entry`. Node 20 reads TypeScript only through tsx's
  * hooks, which a worker does not inherit: there the worker first registers tsx, then imports.
@@ -82,7 +117,8 @@ function nodeTypeScript(bin: string): string[] {
 export function workerEntry(entry: URL): { file: URL | string; eval: boolean } {
   const needsTsx = runtime === 'node' && entry.pathname.endsWith('.ts') && !(process.features as { typescript?: unknown }).typescript;
   if (!needsTsx) return { file: entry, eval: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  const code = canTranspile()
+    ? `import(${JSON.stringify(loaderURL)}).then(() => import(${JSON.stringify(entry.href)}))`
+    : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return { file: code, eval: true };
 }

@@ -1,0 +1,219 @@
+// mpkit's figures for `npm run bench`, on whichever runtime runs this file, measured as
+// scripts/bench/reference.py measures CPython's. Each figure has, where one exists, its floor: the
+// same work with nothing of mpkit's in the way (a bare compare-and-swap, a bare runtime start, a
+// bare Worker). Prints one JSON object; `scripts/bench.ts` runs it on every runtime.
+//
+//   <runtime> scripts/bench/figures.ts [--quick] [--repeats N] [--only name,name]
+import * as mp from 'mpkit';
+import { Thread } from 'mpkit/threading';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+const runtime = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
+const version = g.Bun ? g.Bun.version : g.Deno ? g.Deno.version.deno : process.versions.node;
+const now = () => performance.timeOrigin + performance.now(); // comparable across processes
+
+// --- what children run -------------------------------------------------------------------------
+
+export function nothing() {}
+
+export function lockLoop(lock: mp.Lock, n: number, out: mp.SharedValue<'d'>) {
+  out.value = timeLock(lock, n);
+}
+
+export function increment(value: mp.SharedValue<'i'>, n: number, ready: mp.Semaphore, go: mp.Event, ends: mp.SharedArray<'d'>, i: number) {
+  ready.release();
+  go.wait();
+  const lock = value.getLock();
+  for (let k = 0; k < n; k++) {
+    lock.acquire();
+    value.value += 1;
+    lock.release();
+  }
+  ends[i] = now();
+}
+
+export function rawIncrement(cell: mp.SharedArray<'i'>, n: number, ready: mp.Semaphore, go: mp.Event, ends: mp.SharedArray<'d'>, i: number) {
+  ready.release();
+  go.wait();
+  const words = cell.getObj();
+  for (let k = 0; k < n; k++) Atomics.add(words, 0, 1);
+  ends[i] = now();
+}
+
+export function ownPeak(out: mp.SharedValue<'d'>) {
+  out.value = status('VmHWM');
+}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+/** A field of /proc/self/status, in MB. */
+function status(field: 'VmHWM' | 'VmRSS'): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+function timeLock(lock: mp.Lock, n: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    lock.acquire();
+    lock.release();
+  }
+  return ((performance.now() - t0) / n) * 1e6;
+}
+
+async function started(p: mp.Process | Thread) {
+  p.start();
+  await p.join();
+  if (p instanceof mp.Process && p.exitCode !== 0) throw new Error(`a benchmark child exited ${p.exitCode}`);
+}
+
+// An empty module: what a bare start of the runtime and a bare Worker run. Made by main() only,
+// since children import this file too.
+let empty = '';
+let bareArgs: string[] = [];
+
+// --- the figures: each returns the cost of one operation ---------------------------------------
+
+type Measure = (n: number) => Promise<number> | number;
+interface Figure { count: number; mpkit: Measure; floor?: Measure }
+
+async function twoProcesses(n: number, target: typeof increment | typeof rawIncrement, cell: mp.SharedValue<'i'> | mp.SharedArray<'i'>) {
+  const ready = new mp.Semaphore(0), go = new mp.Event(), ends = mp.Array('d', 2, { lock: false });
+  const procs = [0, 1].map((i) => new mp.Process({ target: target as typeof increment, args: [cell as mp.SharedValue<'i'>, n, ready, go, ends, i] }));
+  for (const p of procs) p.start();
+  for (const _ of procs) await ready.acquireAsync({ timeout: 60 });
+  const t0 = now();
+  go.set();
+  for (const p of procs) await p.join();
+  return ((Math.max(...ends.toArray()) - t0) / (2 * n)) * 1e6;
+}
+
+const FIGURES: Record<string, Figure> = {
+  process_start_join_ms: {
+    count: 10,
+    async mpkit(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await started(new mp.Process({ target: nothing }));
+      return (performance.now() - t0) / n;
+    },
+    async floor(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        await new Promise((resolve) => spawn(process.execPath, bareArgs, { stdio: 'ignore' }).once('exit', resolve));
+      }
+      return (performance.now() - t0) / n;
+    },
+  },
+  thread_start_join_us: {
+    count: 200,
+    async mpkit(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await started(new Thread({ target: nothing }));
+      return ((performance.now() - t0) / n) * 1000;
+    },
+    async floor(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await new Promise((resolve) => new Worker(empty).once('exit', resolve));
+      return ((performance.now() - t0) / n) * 1000;
+    },
+  },
+  thread_lock_ns: {
+    count: 1_000_000,
+    mpkit: (n) => timeLock(new mp.Lock(), n),
+    floor(n) {
+      // The same two atomic operations on the same kind of memory, with nothing around them.
+      const shm = new mp.SharedMemory({ create: true, size: 16 });
+      const word = new Int32Array(shm.buf.buffer, shm.buf.byteOffset, 4);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        if (Atomics.compareExchange(word, 0, 0, 1) === 0) Atomics.store(word, 0, 0);
+      }
+      const ns = ((performance.now() - t0) / n) * 1e6;
+      shm.close();
+      shm.unlink();
+      return ns;
+    },
+  },
+  process_lock_ns: {
+    count: 1_000_000,
+    async mpkit(n) {
+      const out = mp.Value('d', 0, { lock: false });
+      await started(new mp.Process({ target: lockLoop, args: [new mp.Lock(), n, out] }));
+      return out.value;
+    },
+  },
+  value_locked_incr_2proc_ns: {
+    count: 200_000,
+    async mpkit(n) {
+      const value = mp.Value('i', 0);
+      const ns = await twoProcesses(n, increment, value);
+      if (value.value !== 2 * n) throw new Error(`the locked count is ${value.value}, not ${2 * n}`);
+      return ns;
+    },
+    floor: (n) => twoProcesses(n, rawIncrement, mp.Array('i', 1, { lock: false })),
+  },
+  rss_process_mb: {
+    count: 1,
+    async mpkit() {
+      const out = mp.Value('d', 0, { lock: false });
+      await started(new mp.Process({ target: ownPeak, args: [out] }));
+      return out.value;
+    },
+  },
+  rss_thread_mb: {
+    count: 5,
+    async mpkit(n) {
+      // How much this process grows per live thread: a JavaScript thread is a whole engine instance.
+      const done = new mp.Event();
+      const before = status('VmRSS');
+      const threads = Array.from({ length: n }, () => new Thread({ target: waitFor, args: [done] }));
+      for (const t of threads) t.start();
+      await new Promise((r) => setTimeout(r, 300 + 100 * n));
+      const grown = status('VmRSS') - before;
+      done.set();
+      for (const t of threads) await t.join();
+      return grown / n;
+    },
+  },
+};
+
+export function waitFor(event: mp.Event) {
+  event.wait(60);
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'mpkit-bench-'));
+  empty = join(dir, 'empty.mjs');
+  writeFileSync(empty, '');
+  bareArgs = runtime === 'deno' ? ['run', '-A', empty] : [empty];
+  const argv = process.argv.slice(2);
+  const flag = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+  const quick = argv.includes('--quick');
+  const repeats = Number(flag('--repeats') ?? (quick ? 3 : 5));
+  const only = flag('--only')?.split(',');
+  const stats = (runs: number[]) => {
+    const sorted = [...runs].sort((a, b) => a - b);
+    return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+  };
+  const figures: Record<string, unknown> = {}, floors: Record<string, unknown> = {};
+  for (const [name, figure] of Object.entries(FIGURES)) {
+    if (only && !only.includes(name)) continue;
+    const n = figure.count > 10 ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
+    const runs: number[] = [], floorRuns: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      runs.push(await figure.mpkit(n));
+      if (figure.floor) floorRuns.push(await figure.floor(n));
+    }
+    figures[name] = stats(runs);
+    if (figure.floor) floors[name] = stats(floorRuns);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  console.log(JSON.stringify({ runtime, version, figures, floors }));
+}
+
+if (mp.isMain(import.meta)) await main();
