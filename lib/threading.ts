@@ -43,7 +43,7 @@ export class Thread<A extends unknown[] = unknown[]> {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
     const entry = workerEntry(bootstrap);
-    const worker = new Worker(entry.file, { workerData: spec, eval: entry.eval });
+    const worker = new Worker(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;
     this.#alive = true;
     if (this.daemon) worker.unref();

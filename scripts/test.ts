@@ -1,6 +1,6 @@
 // `npm test`: type-check, the uvu specs, every doc on every runtime, then coverage of lib/ from the
-// specs and the Node doc runs. Ends with one line counting all of it: `N passed, N failed`.
-import { $, fs, path } from 'zx';
+// specs. Ends with one line counting all of it: `N passed, N failed`.
+import { $, fs, path, type ProcessPromise } from 'zx';
 import { detect } from './mdspec/runtimes.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -21,7 +21,15 @@ function count(what: string, passed: number, failed: number, skipped = 0) {
 
 /** Runs a command with its output shown as it comes, and returns the output as text. */
 async function shown(pieces: TemplateStringsArray, ...args: unknown[]) {
-  const p = $({ nothrow: true, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args);
+  return watched($({ nothrow: true })(pieces, ...args));
+}
+
+/** The same, with V8 coverage of everything it starts written to coverage/tmp. */
+async function covered(pieces: TemplateStringsArray, ...args: unknown[]) {
+  return watched($({ nothrow: true, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args));
+}
+
+async function watched(p: ProcessPromise) {
   p.stdout.on('data', (b: Buffer) => process.stdout.write(b));
   p.stderr.on('data', (b: Buffer) => process.stderr.write(b));
   const r = await p;
@@ -38,16 +46,21 @@ count('type-check', types.code === 0 ? 1 : 0, types.code === 0 ? 0 : 1);
 
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 /** Runs uvu on `dir` and counts what it reports. */
-async function specs(what: string, bin: string, args: string[], dir: string) {
-  const r = await shown`${bin} ${args} ${dir} ${'\\.spec\\.ts$'}`;
+async function specs(what: string, bin: string, args: string[], dir: string, pattern = '\\.spec\\.ts$', withCoverage = false) {
+  const r = withCoverage ? await covered`${bin} ${args} ${dir} ${pattern}` : await shown`${bin} ${args} ${dir} ${pattern}`;
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(r.out)?.[1] ?? 0);
   const ran = field('Total'), passed = field('Passed'), skipped = field('Skipped');
   // uvu stops counting at a crashed file; a non-zero exit with nothing failed still counts as one failure.
   count(what, passed, Math.max(ran - passed - skipped, r.code !== 0 && ran === passed + skipped ? 1 : 0), skipped);
 }
 
-console.log('— specs on node (all, with coverage)');
-await specs('specs on node', node.bin, node.args(uvu), 'spec');
+console.log('— mdspec specs on node');
+await specs('mdspec specs', node.bin, node.args(uvu), 'spec', '^[a-z]+\\.spec\\.ts$');
+console.log(`— spec/lib on node ${node.version}, with coverage`);
+// Coverage of lib/ comes from its specs, read through mpkit's own TypeScript loader: a file loaded
+// through two transpilers (tsx in a parent, the loader in its children) cannot be merged.
+const loader = path.join(root, 'lib', 'platform', 'ts_register.mjs');
+await specs('spec/lib on node', node.bin, ['--import', loader, uvu], 'spec/lib', undefined, true);
 // mdspec's own specs drive the runner from Node; the library's run on every runtime.
 for (const rt of await detect(['node24', 'deno', 'bun'], root)) {
   if (!('bin' in rt)) {

@@ -110,15 +110,17 @@ function canTranspile(): boolean {
   try { import.meta.resolve('esbuild'); return true; } catch { return false; }
 }
 
+const threadEntry = new URL('./thread_entry.mjs', import.meta.url);
+
 /**
- * What a worker thread should load to run `entry`. Node 20 reads TypeScript only through tsx's
- * hooks, which a worker does not inherit: there the worker first registers tsx, then imports.
+ * What a worker thread should load to run the bootstrap, and with which Node flags. Node 20 reads
+ * TypeScript through mpkit's loader (ts_register.mjs, passed as a flag); where esbuild cannot be
+ * found, the worker registers tsx itself first, which costs a tsx start-up per thread.
  */
-export function workerEntry(entry: URL): { file: URL | string; eval: boolean } {
-  const needsTsx = runtime === 'node' && entry.pathname.endsWith('.ts') && !(process.features as { typescript?: unknown }).typescript;
-  if (!needsTsx) return { file: entry, eval: false };
-  const code = canTranspile()
-    ? `import(${JSON.stringify(loaderURL)}).then(() => import(${JSON.stringify(entry.href)}))`
-    : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+export function workerEntry(bootstrap: URL): { file: URL | string; eval: boolean; execArgv?: string[] } {
+  if (runtime !== 'node') return { file: threadEntry, eval: false };
+  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+  if (strips || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags() };
+  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(bootstrap.href)}); })`;
   return { file: code, eval: true };
 }

@@ -1,0 +1,135 @@
+// `npm run bench`: every figure for mpkit on every installed runtime, beside CPython's from the
+// same run (scripts/bench/reference.py) and the floor (the same work with nothing of mpkit's in
+// the way). Prints one table, writes bench/results.json, and after a full run rewrites
+// docs/performance.md, its chart and the README's summary.
+//
+//   npm run bench [-- --quick] [--only name,name] [--runtime node,bun] [--write]
+import { $, fs, path } from 'zx';
+import os from 'node:os';
+import { detect, type Installed } from './mdspec/runtimes.ts';
+import { RUNTIMES, type Runtime } from './mdspec/parse.ts';
+import { chart } from './bench/chart.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const option = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const quick = argv.includes('--quick');
+const only = option('--only');
+const wanted = (option('--runtime')?.split(',') ?? [...RUNTIMES]) as Runtime[];
+const write = argv.includes('--write') || (!quick && !only);
+
+interface Stats { median: number; min: number; max: number; unit?: string }
+interface Run { runtime: string; version: string; figures: Record<string, Stats>; floors: Record<string, Stats> }
+
+/** What each figure promises (from the issues): at most this much of CPython's, of the floor, or in absolute terms. */
+const FIGURES: Record<string, { title: string; unit: string; target?: { of: 'cpython' | 'floor' | 'absolute'; x: number } }> = {
+  thread_lock_ns: { title: 'Lock acquire + release, one thread', unit: 'ns', target: { of: 'absolute', x: 25 } },
+  process_lock_ns: { title: 'Lock acquire + release, in a child process', unit: 'ns', target: { of: 'absolute', x: 25 } },
+  value_locked_incr_2proc_ns: { title: 'getLock()-guarded value += 1, two processes', unit: 'ns', target: { of: 'cpython', x: 1 / 3 } },
+  process_start_join_ms: { title: 'Process start + join', unit: 'ms', target: { of: 'floor', x: 1.3 } },
+  thread_start_join_us: { title: 'Thread start + join', unit: 'µs', target: { of: 'floor', x: 1.2 } },
+  manager_list_append_us: { title: 'Manager list append from a child', unit: 'µs', target: { of: 'cpython', x: 0.5 } },
+  queue_msg_us: { title: 'Queue message, parent to child', unit: 'µs', target: { of: 'cpython', x: 1 } },
+  pool_map_small_us: { title: 'Pool(2).map, per item', unit: 'µs', target: { of: 'cpython', x: 1 } },
+  pool_apply_async_us: { title: 'Pool(2).applyAsync, per task', unit: 'µs', target: { of: 'cpython', x: 0.5 } },
+  rss_process_mb: { title: 'peak RSS of a child process', unit: 'MB' },
+  rss_thread_mb: { title: 'RSS added per live thread', unit: 'MB' },
+  rss_manager_mb: { title: 'peak RSS of a manager server', unit: 'MB' },
+  rss_pool2_mb: { title: 'peak RSS of a pool of 2 (workers)', unit: 'MB' },
+};
+
+$.cwd = root;
+$.verbose = false;
+const passOn = [...(quick ? ['--quick'] : []), ...(only ? ['--only', only] : [])];
+
+async function json<T>(what: string, run: Promise<{ stdout: string; stderr: string; exitCode: number | null }>): Promise<T | null> {
+  const r = await run;
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as T;
+  } catch {
+    console.error(`${what} gave no figures (exit ${r.exitCode}):\n${r.stderr.trim().split('\n').slice(-15).join('\n')}`);
+    return null;
+  }
+}
+
+const started = Date.now();
+console.error(`measuring CPython${quick ? ' (quick)' : ''}...`);
+const cpython = await json<{ python: string; figures: Record<string, Stats> }>('python3 scripts/bench/reference.py',
+  $({ nothrow: true })`python3 scripts/bench/reference.py ${passOn}`);
+
+const runs: Run[] = [];
+const missing: string[] = [];
+for (const rt of await detect(wanted, root)) {
+  if (!('bin' in rt)) { missing.push(`${rt.name}: ${rt.reason}`); continue; }
+  console.error(`measuring mpkit on ${rt.name} ${rt.version}...`);
+  const installed = rt as Installed;
+  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: '20m' })`${installed.bin} ${installed.args(path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
+  if (run) runs.push({ ...run, runtime: rt.name, version: rt.version });
+}
+
+// --- the table ---------------------------------------------------------------------------------
+
+const fmt = (v: number | undefined) => v === undefined || Number.isNaN(v) ? '—'
+  : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2);
+const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '—');
+
+interface Row { figure: string; title: string; unit: string; runtime: string; mpkit?: Stats; floor?: Stats; cpython?: Stats; target: string; met: string }
+const rows: Row[] = [];
+for (const [figure, about] of Object.entries(FIGURES)) {
+  if (only && !only.split(',').includes(figure)) continue;
+  const py = cpython?.figures[figure];
+  for (const run of runs) {
+    const mine = run.figures[figure], floor = run.floors[figure];
+    let target = '', met = '';
+    if (about.target && mine) {
+      const { of, x } = about.target;
+      const limit = of === 'absolute' ? x : of === 'cpython' ? (py ? py.median * x : undefined) : floor ? floor.median * x : undefined;
+      target = of === 'absolute' ? `≤ ${x} ${about.unit}` : `≤ ${fmt(x)}× ${of === 'cpython' ? 'CPython' : 'floor'}`;
+      met = limit === undefined ? '—' : mine.median <= limit ? 'yes' : 'no';
+    }
+    rows.push({ figure, title: about.title, unit: about.unit, runtime: `${run.runtime} ${run.version}`, mpkit: mine, floor, cpython: py, target, met });
+  }
+}
+
+const header = '| figure | runtime | mpkit (median) | min – max | floor | CPython | ÷ CPython | ÷ floor | target | met |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+const table = [header, ...rows.map((r) => {
+  const mine = r.mpkit ? `${fmt(r.mpkit.median)} ${r.unit}` : 'not built yet';
+  return `| ${r.title} | ${r.runtime} | ${mine} | ${r.mpkit ? `${fmt(r.mpkit.min)} – ${fmt(r.mpkit.max)}` : '—'} | ${fmt(r.floor?.median)} | ${fmt(r.cpython?.median)} | ${ratio(r.mpkit?.median, r.cpython?.median)} | ${ratio(r.mpkit?.median, r.floor?.median)} | ${r.target} | ${r.met} |`;
+})].join('\n');
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+const when = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+console.log(table);
+console.log(`\nCPython ${cpython?.python ?? 'not measured'} · ${machine} · ${when} · ${quick ? 'quick' : 'full'} run in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+for (const m of missing) console.log(`not measured: ${m}`);
+
+await fs.mkdirp(path.join(root, 'bench'));
+await fs.writeJson(path.join(root, 'bench', 'results.json'), { when, machine, quick, cpython, runs, rows }, { spaces: 2 });
+
+if (write) {
+  await fs.writeFile(path.join(root, 'docs', 'performance.svg'), chart(rows.filter((r) => r.mpkit && r.cpython && r.unit !== 'MB')
+    .map((r) => ({ label: r.title, series: r.runtime.split(' ')[0], value: r.mpkit!.median / r.cpython!.median }))));
+  await fs.writeFile(path.join(root, 'docs', 'performance.md'), `# Performance
+
+Written by \`npm run bench\`; do not edit by hand. Every figure is a cost per operation (lower is
+better): the median of ${quick ? 3 : 5} repeats, with the fastest and slowest. CPython's figures come from
+\`scripts/bench/reference.py\`, run in the same benchmark run on the same machine, so the ratios
+hold even where the absolute times drift. The floor is the same work with nothing of mpkit's in
+the way: a bare compare-and-swap for a lock, a bare runtime start for a process, a bare \`Worker\`
+for a thread. Children report ready before the clock starts and time their own loops, on both sides.
+
+Measured on ${machine}, ${when}, with CPython ${cpython?.python ?? '(not measured)'}.
+
+${table}
+
+![mpkit's time as a multiple of CPython's, per figure and runtime (log scale; left of the line is faster)](performance.svg)
+`);
+  const readme = path.join(root, 'README.md');
+  const text = await fs.readFile(readme, 'utf8');
+  const summary = rows.filter((r) => r.target).map((r) => `| ${r.title} | ${r.runtime} | ${r.mpkit ? `${fmt(r.mpkit.median)} ${r.unit}` : 'not built yet'} | ${ratio(r.mpkit?.median, r.cpython?.median)} | ${r.target} | ${r.met} |`);
+  const block = `<!-- bench:summary -->\n| figure | runtime | mpkit | ÷ CPython | target | met |\n| --- | --- | --- | --- | --- | --- |\n${summary.join('\n')}\n\nMeasured ${when} on ${machine}; the whole table is in [docs/performance.md](docs/performance.md).\n<!-- /bench:summary -->`;
+  const updated = text.replace(/<!-- bench:summary -->[\s\S]*?<!-- \/bench:summary -->/, block);
+  await fs.writeFile(readme, updated);
+  console.error(`wrote docs/performance.md, docs/performance.svg${updated !== text ? ' and the README summary' : ''}`);
+}
