@@ -26,7 +26,7 @@ const c = () => (bound ??= bind());
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, SEEK_END = 2;
-const SYS_futex = 202, FUTEX_WAIT = 0, FUTEX_WAKE = 1;
+const SYS_futex = 202, SYS_gettid = 186, FUTEX_WAIT = 0, FUTEX_WAKE = 1;
 const ETIMEDOUT = 110, EINTR = 4, EAGAIN = 11, ENOENT = 2, EEXIST = 17;
 
 export interface Mapping {
@@ -123,4 +123,14 @@ export function futexWaitAsync(address: bigint, expected: number, ms: number): P
 /** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
 export function futexWake(address: bigint, count: number): number {
   return Number(c().syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+}
+
+let tid = 0;
+
+/**
+ * This thread's id in the kernel: unique across every thread of every process, the pid for a main
+ * thread, and gone when the thread ends, so a lock can name its owner thread and see it die.
+ */
+export function kernelThreadId(): number {
+  return (tid ||= Number(c().syscall(SYS_gettid, 0n, 0, 0, null, null, 0)));
 }

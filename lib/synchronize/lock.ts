@@ -1,17 +1,18 @@
-// Lock and RLock for threads and processes alike: a futex word in shared memory. The fast path is
-// one compare-and-swap; a waiter sleeps in the kernel and burns no CPU. Unlike CPython's, a lock
-// whose owner process died does not stay locked: waiters check the owner at least every 100 ms,
-// and the first to notice takes the lock over, with `ownerDied` set so it can repair what it guards.
+// Lock and RLock for threads and processes alike: a futex word in shared memory that holds the
+// kernel thread id of its owner (0 when free), with the top bit set while others wait. Taking a
+// free lock is one compare-and-swap and releasing it another; a waiter sleeps in the kernel and
+// burns no CPU. Unlike CPython's, a lock whose owner died (its process, or just its thread) does
+// not stay locked: waiters check the owner at least every 100 ms, and the first to notice takes
+// the lock over, with `ownerDied` set so it can repair what it guards.
 import { allocate, view, type Piece } from '../heap.ts';
-import { futexWake } from '../platform/linux.ts';
+import { futexWake, kernelThreadId } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
 import { TimeoutError, checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
-import { threadId } from 'node:worker_threads';
 
-const STATE = 0, OWNER = 1, THREAD = 2, COUNT = 3; // the words of a lock; COUNT is RLock's depth
-const FREE = 0, LOCKED = 1, CONTENDED = 2;
+const STATE = 0, COUNT = 3; // the words of a lock used; COUNT is RLock's depth
+const FREE = 0, WAITERS = 1 << 31; // WAITERS is the sign bit: an Int32 word reads it as negative
+const OWNER = ~WAITERS;
 const CHECK_OWNER_MS = 100;
-const PID = process.pid, TID = threadId; // read once: the fast path should touch nothing but the words
 export const LOCK_BYTES = 16;
 
 /** Internal hooks Condition uses: the wait loop itself, and "does this thread hold it?". */
@@ -19,8 +20,9 @@ export const ATTEMPT = Symbol('attempt'), OWNED = Symbol('owned');
 /** Releases fully and returns what RESTORE needs to take the lock back as it was. */
 export const SAVE = Symbol('save'), RESTORE = Symbol('restore');
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as { code?: string }).code === 'EPERM'; }
+/** kill(tid, 0) finds any live thread by its kernel id, in any process. */
+function alive(tid: number): boolean {
+  try { process.kill(tid, 0); return true; } catch (e) { return (e as { code?: string }).code === 'EPERM'; }
 }
 
 export interface AcquireOptions {
@@ -37,37 +39,23 @@ export class Lock implements Disposable {
   readonly #piece: Piece;
   readonly #words: Int32Array;
   readonly #address: bigint;
-  /** True after an acquire that took the lock over from a process that died holding it. */
+  readonly #me: number; // a JavaScript object lives in one thread, so its owner id is fixed
+  /** True after an acquire that took the lock over from a thread or process that died holding it. */
   ownerDied = false;
 
   constructor(piece?: Piece) {
     this.#piece = piece ?? allocate(LOCK_BYTES);
     ({ words: this.#words, address: this.#address } = words(this.#piece));
-  }
-
-  #took(): true {
-    this.#words[OWNER] = PID;
-    this.#words[THREAD] = TID;
-    return true;
-  }
-
-  // The owner died if its process is gone; the first waiter to swap its pid out wins the lock.
-  #takeOverFromDead(): boolean {
-    const owner = Atomics.load(this.#words, OWNER);
-    if (owner <= 0 || owner === PID || alive(owner)) return false;
-    if (Atomics.compareExchange(this.#words, OWNER, owner, PID) !== owner) return false;
-    Atomics.store(this.#words, STATE, CONTENDED);
-    this.ownerDied = true;
-    return this.#took();
+    this.#me = kernelThreadId();
   }
 
   /** Takes the lock; with `blocking: false` or a `timeout` (seconds) it may give up and return false. */
   acquire(options?: AcquireOptions): boolean {
     if (options) checkTimeout(options.timeout); // bad input fails even when the lock is free
     // The uncontended path allocates nothing (no options object, no generator): one compare-and-swap.
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.#words, STATE, FREE, this.#me) === FREE) {
       if (this.ownerDied) this.ownerDied = false;
-      return this.#took();
+      return true;
     }
     return runBlocking(this[ATTEMPT](options?.blocking ?? true, options?.timeout));
   }
@@ -80,22 +68,36 @@ export class Lock implements Disposable {
   *[ATTEMPT](blocking: boolean, timeout?: number | null): Waiting<boolean> {
     checkTimeout(timeout);
     this.ownerDied = false;
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) return this.#took();
+    const w = this.#words, me = this.#me;
+    if (Atomics.compareExchange(w, STATE, FREE, me) === FREE) return true;
     if (!blocking) return false;
     const end = deadline(timeout);
     for (;;) {
-      if (Atomics.exchange(this.#words, STATE, CONTENDED) === FREE) return this.#took();
+      const seen = Atomics.load(w, STATE);
+      // Free: take it, keeping the waiters bit, since others may still sleep on the word.
+      if (seen === FREE) {
+        if (Atomics.compareExchange(w, STATE, FREE, me | WAITERS) === FREE) return true;
+        continue;
+      }
+      if (!(seen & WAITERS) && Atomics.compareExchange(w, STATE, seen, seen | WAITERS) !== seen) continue;
       if (performance.now() >= end) return false;
-      const timedOut = yield { address: this.#address, expected: CONTENDED, ms: slice(end, CHECK_OWNER_MS) };
-      if (timedOut && this.#takeOverFromDead()) return true;
+      const timedOut = yield { address: this.#address, expected: seen | WAITERS, ms: slice(end, CHECK_OWNER_MS) };
+      if (timedOut) {
+        // The first waiter to swap a dead owner's id for its own wins the lock.
+        const owner = Atomics.load(w, STATE);
+        if (owner !== FREE && !alive(owner & OWNER) && Atomics.compareExchange(w, STATE, owner, me | WAITERS) === owner) {
+          this.ownerDied = true;
+          return true;
+        }
+      }
     }
   }
 
   release(): void {
-    if (Atomics.load(this.#words, STATE) === FREE) throw new Error('Cannot release an unlocked lock');
-    this.#words[OWNER] = 0;
-    this.#words[THREAD] = 0;
-    if (Atomics.exchange(this.#words, STATE, FREE) === CONTENDED) futexWake(this.#address, 1);
+    if (Atomics.compareExchange(this.#words, STATE, this.#me, FREE) === this.#me) return;
+    const was = Atomics.exchange(this.#words, STATE, FREE);
+    if (was === FREE) throw new Error('Cannot release an unlocked lock');
+    if (was & WAITERS) futexWake(this.#address, 1);
   }
 
   locked(): boolean {
@@ -103,7 +105,7 @@ export class Lock implements Disposable {
   }
 
   [OWNED](): boolean {
-    return this.locked() && this.#words[OWNER] === PID && this.#words[THREAD] === TID;
+    return (Atomics.load(this.#words, STATE) & OWNER) === this.#me;
   }
 
   [SAVE](): number {
@@ -151,7 +153,7 @@ export class RLock implements Disposable {
   }
 
   acquire(options?: AcquireOptions): boolean {
-    if (this.#words[OWNER] === PID && this.#words[THREAD] === TID && this.#words[COUNT] > 0) {
+    if (this.#words[COUNT] > 0 && this.#lock[OWNED]()) {
       this.#words[COUNT]++;
       return true;
     }

@@ -36,6 +36,20 @@ test('RLock: the owner takes it again; others cannot; only the owner releases', 
   assert.is(out.value, 1, 'free again, so a child takes it');
 });
 
+test('a thread that ends holding a lock does not deadlock the others', async () => {
+  const lock = new mp.Lock();
+  await start(targets.takeAndEnd, [lock], 'thread').join(20);
+  assert.ok(lock.locked(), 'the thread ended holding it');
+  const started = performance.now();
+  assert.ok(lock.acquire({ timeout: 5 }));
+  assert.ok(lock.ownerDied);
+  assert.ok(performance.now() - started < 1000, 'taken over within a second');
+  lock.release();
+  assert.ok(lock.acquire({ blocking: false }));
+  assert.not.ok(lock.ownerDied, 'reset by the next acquire');
+  lock.release();
+});
+
 test('Value guards with an RLock, so nested holds do not deadlock', () => {
   const v = mp.Value('i', 0);
   using _a = v.getLock().hold();
