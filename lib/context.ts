@@ -1,11 +1,11 @@
 // The package's process-wide facts: how many CPUs, and the guard that keeps a module's top-level
 // code from running again when a child imports it (Python's `if __name__ == "__main__":`).
-import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { isMain as isEntry } from './platform/runtime.ts';
+import { builtin } from './platform/builtins.ts';
 
 export function cpuCount(): number {
-  return availableParallelism();
+  return builtin('node:os').availableParallelism();
 }
 
 /**

@@ -1,7 +1,6 @@
 // The shared arena that Value, Array and the locks live in: segments of POSIX shared memory,
 // handed out in aligned pieces. A piece is named by (segment, offset), which is all another
 // process needs to map the same memory. Segments are registered with the resource tracker.
-import { randomBytes } from 'node:crypto';
 import { mapSegment, type Mapping } from './platform/linux.ts';
 import { register } from './resource_tracker.ts';
 
@@ -17,7 +16,9 @@ const mapped = new Map<string, Mapping>();
 let arena: { name: string; used: number; size: number } | null = null;
 
 export function newSegmentName(): string {
-  return `mpkit_${process.pid}_${randomBytes(6).toString('hex')}`;
+  // Web Crypto is a global everywhere: no node:crypto to load in every child.
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return `mpkit_${process.pid}_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** Maps a segment once per process; every piece of it shares that mapping. */

@@ -1,8 +1,7 @@
 // Process: a child of the same runtime with its own pid, running an exported function of the
 // parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
@@ -22,7 +21,7 @@ type State = 'initial' | 'started' | 'exited';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a set of processes of any argument types
 const active = new Set<Process<any[]>>();
 let counter = 0;
-const bootstrap = fileURLToPath(new URL('./bootstrap.ts', import.meta.url));
+const bootstrap = new URL('./bootstrap.ts', import.meta.url);
 
 export class Process<A extends unknown[] = unknown[]> {
   name: string;
@@ -50,15 +49,15 @@ export class Process<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
-    const [bin, args] = childCommand(bootstrap, this.#options.runtime);
-    const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), MPKIT_SPAWN: JSON.stringify(spec) } });
+    const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime);
+    const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), MPKIT_SPAWN: JSON.stringify(spec) } });
     this.#child = child;
     this.#state = 'started';
     active.add(this);
     if (this.daemon) child.unref();
     this.#exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
-        this.exitCode = signal ? -(constants.signals[signal] ?? 1) : code ?? 1;
+        this.exitCode = signal ? -(builtin('node:os').constants.signals[signal] ?? 1) : code ?? 1;
         this.#state = 'exited';
         active.delete(this);
         resolve();

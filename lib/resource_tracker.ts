@@ -2,16 +2,16 @@
 // creates is registered with a small tracker process, which removes whatever is left when its
 // creator ends, however it ends. The tracker leads its own process group so a kill aimed at the
 // creator's group does not take the tracker down before it has cleaned up.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { builtin } from './platform/builtins.ts';
 import { runtime } from './platform/runtime.ts';
 
 let tracker: ChildProcess | null = null;
 
 function start(): ChildProcess {
-  const entry = fileURLToPath(new URL('./resource_tracker_main.js', import.meta.url));
+  const entry = builtin('node:url').fileURLToPath(new URL('./resource_tracker_main.js', import.meta.url));
   const args = runtime === 'deno' ? ['run', '-A', entry] : [entry];
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  const child = builtin('node:child_process').spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
   return child;

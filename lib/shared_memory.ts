@@ -2,11 +2,11 @@
 // multiprocessing.shared_memory lays them out, so a block made by Python opens here by name and
 // the other way round. A block this process creates is registered with the resource tracker and
 // removed when the process ends, unless it is unlinked first.
-import { randomBytes } from 'node:crypto';
 import { mapSegment, unlinkSegment, OSError, type Mapping } from './platform/linux.ts';
 import { register, unregister } from './resource_tracker.ts';
 import { REDUCE, registerType, type Reduced } from './reduction.ts';
 import { indexable } from './indexing.ts';
+import { newSegmentName } from './heap.ts';
 
 export interface SharedMemoryOptions {
   /** The block's name, without the leading slash (as Python shows it). Random when creating without one. */
@@ -44,7 +44,7 @@ export class SharedMemory implements Disposable {
     if (name !== undefined && (typeof name !== 'string' || !/^[^/\0]{1,250}$/.test(name))) {
       throw new TypeError(`A block's name is 1 to 250 characters with no "/", not ${JSON.stringify(name)}`);
     }
-    this.name = name ?? `mpkit_${process.pid}_${randomBytes(6).toString('hex')}`;
+    this.name = name ?? newSegmentName();
     this.#mapping = opened(this.name, create, size);
     if (create) register(this.name);
     this.#created = create;

@@ -1,14 +1,12 @@
 // What a new process or thread is told: which module to import, which export to call, with which
 // arguments. Python's spawn start method: the child imports the parent's module (whose top-level
 // code is kept from running again by the isMain guard) and looks the target up by name.
-import { createRequire } from 'node:module';
 import { mainModule } from './platform/runtime.ts';
 import { reduce, revive } from './reduction.ts';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute, resolve } from 'node:path';
+import { builtin } from './platform/builtins.ts';
 
 // msgpackr loads on first use: a child started with no arguments does not pay for it.
-const codec = () => createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+const codec = () => builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
@@ -38,7 +36,7 @@ export async function joinWithin(ended: Promise<void>, timeout?: number | null):
 export function moduleURL(module: string | URL): string {
   if (module instanceof URL) return module.href;
   if (/^[a-z]+:/i.test(module)) return module;
-  return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
+  return builtin('node:url').pathToFileURL(builtin('node:path').resolve(module)).href;
 }
 
 export function makeSpec(target: Target<unknown[]>, args: unknown[], name: string, module?: string | URL): SpawnSpec {

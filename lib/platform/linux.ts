@@ -1,11 +1,11 @@
 // The OS seam on Linux: POSIX shared memory and futexes through koffi, whose prebuilt binaries load
 // in Node, Deno and Bun alike with no compiler at install. Everything above this file is portable;
 // a macOS seam would offer the same four calls (with __ulock_wait/__ulock_wake for futexes).
-import { createRequire } from 'node:module';
+import { builtin } from './builtins.ts';
 
 // koffi and libc load on first use, so a child that never touches shared memory does not pay for them.
 function bind() {
-  const koffi = createRequire(import.meta.url)('koffi');
+  const koffi = builtin('node:module').createRequire(import.meta.url)('koffi');
   const libc = koffi.load('libc.so.6');
   return {
     koffi,

@@ -1,10 +1,6 @@
 // The runtime seam: how Node, Deno and Bun name their main module and start a child of their own
 // kind. Nothing outside lib/platform/ asks which runtime it is on.
-import { pathToFileURL } from 'node:url';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { builtin } from './builtins.ts';
 
 type Meta = { url: string; main?: boolean };
 const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string } };
@@ -15,8 +11,8 @@ export const runtime: RuntimeName = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
 /** The URL of the program's entry module. */
 export function mainModule(): string {
   if (g.Deno) return g.Deno.mainModule;
-  if (g.Bun) return pathToFileURL(g.Bun.main).href;
-  return process.argv[1] ? pathToFileURL(process.argv[1]).href : '';
+  if (g.Bun) return builtin('node:url').pathToFileURL(g.Bun.main).href;
+  return process.argv[1] ? builtin('node:url').pathToFileURL(process.argv[1]).href : '';
 }
 
 /** True in the module the program was started with; false when a child process imports it. */
@@ -47,13 +43,14 @@ export function childCommand(entry: string, on: RuntimeName = runtime): [string,
  */
 export function childEnv(on: RuntimeName = runtime): Record<string, string> {
   if (on !== 'node' || process.env.NODE_COMPILE_CACHE) return {};
-  return { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') }; // Node's own default folder
+  return { NODE_COMPILE_CACHE: builtin('node:path').join(builtin('node:os').tmpdir(), 'node-compile-cache') }; // Node's own default folder
 }
 
 const located = new Map<RuntimeName, string>();
 
 const executable = (bin: string) => {
-  try { accessSync(bin, constants.X_OK); return true; } catch { return false; }
+  const fs = builtin('node:fs');
+  try { fs.accessSync(bin, fs.constants.X_OK); return true; } catch { return false; }
 };
 
 /**
@@ -63,6 +60,7 @@ const executable = (bin: string) => {
 function locate(name: RuntimeName): string {
   const known = located.get(name);
   if (known) return known;
+  const { delimiter, dirname, join } = builtin('node:path');
   const dirs = (process.env.PATH ?? '').split(delimiter);
   for (let dir = process.cwd(); ; dir = dirname(dir)) {
     dirs.push(join(dir, 'node_modules', '.bin'));
@@ -76,7 +74,7 @@ function locate(name: RuntimeName): string {
 
 /** The flags another Node needs to import TypeScript: none from 23.6, a flag on 22, tsx before that. */
 function nodeTypeScript(bin: string): string[] {
-  const [major, minor] = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().slice(1).split('.').map(Number);
+  const [major, minor] = builtin('node:child_process').execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().slice(1).split('.').map(Number);
   if (major > 23 || (major === 23 && minor >= 6)) return [];
   if (major >= 22) return ['--experimental-strip-types', '--no-warnings=ExperimentalWarning'];
   try {

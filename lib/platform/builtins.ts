@@ -1,0 +1,17 @@
+// Node's built-in modules, loaded when first used rather than when mpkit is imported. Every child
+// process and thread imports mpkit; on Deno and Bun each node: module takes milliseconds to set
+// up, and most children never start a process of their own or read the file system.
+interface Builtins {
+  'node:child_process': typeof import('node:child_process');
+  'node:fs': typeof import('node:fs');
+  'node:module': typeof import('node:module');
+  'node:os': typeof import('node:os');
+  'node:path': typeof import('node:path');
+  'node:url': typeof import('node:url');
+}
+
+const getBuiltinModule = (process as unknown as { getBuiltinModule(name: string): unknown }).getBuiltinModule;
+
+export function builtin<K extends keyof Builtins>(name: K): Builtins[K] {
+  return getBuiltinModule(name) as Builtins[K];
+}
