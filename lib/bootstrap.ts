@@ -1,16 +1,15 @@
 // The entry point of every process and thread mpkit starts: import the target's module, call the
 // target, exit. An exception prints its stack to stderr and exits with code 1, as in Python.
 import { isMainThread, workerData } from 'node:worker_threads';
-import { loadTarget, type SpawnSpec } from './spawn.ts';
+import { loadTarget, receivedSpec, type SpawnSpec } from './spawn.ts';
 import { setIdentity } from './identity.ts';
 import './index.ts'; // registers every type a child may receive
 
-const spec: SpawnSpec = isMainThread ? JSON.parse(process.env.MPKIT_SPAWN ?? 'null') : workerData;
+const spec: SpawnSpec | null = isMainThread ? receivedSpec() : workerData;
 if (!spec) {
   console.error('mpkit/bootstrap is started by Process and Thread, not by hand');
   process.exit(2);
 }
-delete process.env.MPKIT_SPAWN; // the child's own children get their own
 setIdentity(spec.name, isMainThread ? spec.parentPid : null);
 
 try {

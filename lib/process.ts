@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
-import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
+import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 
 export interface ProcessOptions<A extends unknown[]> {
@@ -50,13 +50,15 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
     const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime);
-    const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), MPKIT_SPAWN: JSON.stringify(spec) } });
+    const handOver = specEnv(spec);
+    const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), ...handOver.env } });
     this.#child = child;
     this.#state = 'started';
     active.add(this);
     if (this.daemon) child.unref();
     this.#exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        handOver.remove();
         this.exitCode = signal ? -(builtin('node:os').constants.signals[signal] ?? 1) : code ?? 1;
         this.#state = 'exited';
         active.delete(this);

@@ -48,6 +48,29 @@ export function makeSpec(target: Target<unknown[]>, args: unknown[], name: strin
   return { module: url, target: exportName, args: args.length ? codec().pack(reduce(args)).toString('base64') : '', name, parentPid: process.pid };
 }
 
+// One environment string may hold at most 128 KiB on Linux; a bigger spec goes through a file
+// that only this user can read, which the child reads and the parent removes when the child ends.
+const ENV_LIMIT = 64 * 1024;
+
+/** How a spec reaches a child process: the environment it gets, and what to clean up afterwards. */
+export function specEnv(spec: SpawnSpec): { env: Record<string, string>; remove(): void } {
+  const json = JSON.stringify(spec);
+  if (json.length <= ENV_LIMIT) return { env: { MPKIT_SPAWN: json }, remove() {} };
+  const { join } = builtin('node:path'), fs = builtin('node:fs');
+  const file = join(builtin('node:os').tmpdir(), `mpkit-spawn-${process.pid}-${crypto.randomUUID()}.json`);
+  fs.writeFileSync(file, json, { mode: 0o600 });
+  return { env: { MPKIT_SPAWN_FILE: file }, remove: () => fs.rmSync(file, { force: true }) };
+}
+
+/** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
+export function receivedSpec(): SpawnSpec | null {
+  const { MPKIT_SPAWN: json, MPKIT_SPAWN_FILE: file } = process.env;
+  delete process.env.MPKIT_SPAWN; // the child's own children get their own
+  delete process.env.MPKIT_SPAWN_FILE;
+  if (json) return JSON.parse(json);
+  return file ? JSON.parse(builtin('node:fs').readFileSync(file, 'utf8')) : null;
+}
+
 /** In the child: import the module and find the target, with an error that says what to change. */
 export async function loadTarget(spec: SpawnSpec): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
   const mod = await import(spec.module) as Record<string, unknown>;

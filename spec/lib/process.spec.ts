@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as mp from 'mpkit';
 import { Thread, currentThread, mainThread } from 'mpkit/threading';
 import * as targets from '../fixtures/targets.ts';
@@ -85,6 +86,15 @@ test('a child runs on the runtime asked for, whatever the parent runs on', async
     assert.is(v.value, id, `the child ran on ${runtime}`);
   }
   assert.throws(() => new mp.Process({ target: targets.setTo, runtime: 'python' as 'node' }), /Unknown runtime "python": use node, deno, bun/);
+});
+
+test('arguments far past the 128 KiB an environment string may hold still arrive', async () => {
+  const numbers = Array.from({ length: 200_000 }, (_, i) => i);
+  const out = mp.Value('d', 0);
+  const p = await run(targets.sumInto, [numbers, out]);
+  assert.is(p.exitCode, 0);
+  assert.is(out.value, (199_999 * 200_000) / 2);
+  assert.equal(readdirSync(tmpdir()).filter((f) => f.startsWith(`mpkit-spawn-${process.pid}-`)), [], 'the hand-over file is removed');
 });
 
 test('misuse is refused with a sentence', async () => {
