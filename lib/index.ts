@@ -4,3 +4,11 @@ export { Process, activeChildren, currentProcess, parentProcess, type ProcessOpt
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError, type AcquireOptions, type BarrierOptions } from './synchronize.ts';
 export { SharedMemory, ShareableList, type SharedMemoryOptions, type Shareable } from './shared_memory.ts';
 export { Value, RawValue, Array, RawArray, SharedValue, SharedArray, type Typecode, type Item, type TypedArrayOf } from './sharedctypes.ts';
+export { Manager, BaseManager, SyncManager, type ManagerOptions } from './managers.ts';
+export {
+  BaseProxy, ListProxy, DictProxy, ValueProxy, ArrayProxy, NamespaceProxy, SetProxy, LockProxy, SemaphoreProxy, ConditionProxy,
+  EventProxy, BarrierProxy, QueueProxy, type Remote,
+} from './managers/proxies.ts';
+export { ManagerGoneError, RemoteError } from './managers/client.ts';
+export { AuthenticationError, type Address } from './connection.ts';
+export { Empty, Full } from './queues.ts';

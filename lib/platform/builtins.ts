@@ -3,8 +3,10 @@
 // up, and most children never start a process of their own or read the file system.
 interface Builtins {
   'node:child_process': typeof import('node:child_process');
+  'node:crypto': typeof import('node:crypto');
   'node:fs': typeof import('node:fs');
   'node:module': typeof import('node:module');
+  'node:net': typeof import('node:net');
   'node:os': typeof import('node:os');
   'node:path': typeof import('node:path');
   'node:url': typeof import('node:url');

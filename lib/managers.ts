@@ -1,0 +1,230 @@
+// Python's managers: a server process holds lists, dicts, values, locks and queues, and other
+// processes use them through proxies, on this machine (a Unix socket in a private folder) or
+// across machines (TCP, with an authkey both sides must prove before anything else is read).
+// The pieces: connection.ts (frames, handshake), managers/server.ts (the objects and their
+// reference counts), managers/shared_types.ts (what the objects do), managers/proxies.ts (the
+// client's side).
+import { describe, type Address } from './connection.ts';
+import { Process } from './process.ts';
+import { Event } from './synchronize.ts';
+import { Value, type SharedValue } from './sharedctypes.ts';
+import { mainModule } from './platform/runtime.ts';
+import { moduleURL } from './spawn.ts';
+import { builtin } from './platform/builtins.ts';
+import { Server, type Factory } from './managers/server.ts';
+import {
+  ArrayImpl, BarrierImpl, ConditionImpl, DictImpl, EventImpl, ListImpl, LockImpl, NamespaceImpl, QueueImpl, SemaphoreImpl,
+  SetImpl, ValueImpl,
+} from './managers/shared_types.ts';
+import {
+  ArrayProxy, BarrierProxy, BaseProxy, ConditionProxy, DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy,
+  QueueProxy, SemaphoreProxy, SetProxy, ValueProxy, clientFor, forgetClient, type Remote,
+} from './managers/proxies.ts';
+
+const READY_TIMEOUT_S = 60;
+const STOP_TIMEOUT_S = 5;
+
+/** Every type a manager serves, by typeid; BaseManager.register adds the user's own. */
+const registry = new Map<string, Factory>([
+  ['list', (items?: unknown[]) => new ListImpl(items)],
+  ['dict', (init?: Record<string, unknown>) => new DictImpl(init)],
+  ['Value', (typecode: string | null, value: unknown) => new ValueImpl(typecode, value)],
+  ['Array', (typecode: string, values: number[] | number) => new ArrayImpl(typecode, values)],
+  ['Namespace', (init?: Record<string, unknown>) => new NamespaceImpl(init)],
+  ['set', (items?: unknown[]) => new SetImpl(items)],
+  ['Lock', () => new LockImpl(false)],
+  ['RLock', () => new LockImpl(true)],
+  ['Semaphore', (value = 1) => new SemaphoreImpl(value)],
+  ['BoundedSemaphore', (value = 1) => new SemaphoreImpl(value, true)],
+  ['Condition', (lock?: LockImpl) => new ConditionImpl(lock)],
+  ['Event', () => new EventImpl()],
+  ['Barrier', (parties: number, timeout?: number | null) => new BarrierImpl(parties, timeout ?? null)],
+  ['Queue', (maxsize = 0) => new QueueImpl(maxsize)],
+  ['JoinableQueue', (maxsize = 0) => new QueueImpl(maxsize)],
+]);
+
+export interface ManagerOptions {
+  /**
+   * A Unix socket path, or { host, port } for TCP (port 0 picks one; host defaults to 127.0.0.1).
+   * Default: a socket in a private folder.
+   */
+  address?: Address | { port: number };
+  /** The shared secret; random by default, and handed to the processes this one starts. */
+  authkey?: string | Uint8Array;
+  /**
+   * The module the server imports first, so that its top-level register() calls run there too:
+   * by default the program's main module (keep its own work behind mp.isMain); null for none.
+   */
+  module?: string | URL | null;
+}
+
+function keyOf(authkey: string | Uint8Array | undefined): Uint8Array {
+  if (authkey === undefined) return crypto.getRandomValues(new Uint8Array(32));
+  if (typeof authkey === 'string') return new TextEncoder().encode(authkey);
+  if (authkey instanceof Uint8Array) return authkey;
+  throw new TypeError('An authkey is a string or a Uint8Array');
+}
+
+function checkAddress(address: Address | { port: number }): Address {
+  if (typeof address === 'string') return address;
+  if (address && !('host' in address)) address = { host: '127.0.0.1', ...address }; // loopback unless asked
+  if (!address || typeof address.host !== 'string' || !Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
+    throw new TypeError('A manager address is a Unix socket path, or { host, port } with a port from 0 to 65535');
+  }
+  return address;
+}
+
+export class BaseManager implements AsyncDisposable {
+  #address: Address;
+  #key: Uint8Array;
+  #folder: string | null = null;
+  #server: Process | null = null;
+  #module: string | null;
+
+  /** Makes `typeid` a type the manager serves: the factory (a class or function) runs in the server. */
+  static register(typeid: string, factory: Factory): void {
+    if (typeof typeid !== 'string' || !typeid) throw new TypeError('register() needs a typeid string');
+    if (typeof factory !== 'function') throw new TypeError(`register("${typeid}") needs a class or function that makes the object`);
+    registry.set(typeid, factory);
+  }
+
+  constructor({ address, authkey, module }: ManagerOptions = {}) {
+    this.#module = module === undefined ? mainModule() || null : module === null ? null : moduleURL(module);
+    if (address === undefined) {
+      const { mkdtempSync } = builtin('node:fs'), { join } = builtin('node:path');
+      this.#folder = mkdtempSync(join(builtin('node:os').tmpdir(), 'mpkit-manager-')); // mode 0700: ours alone
+      address = join(this.#folder, 'socket');
+    }
+    this.#address = checkAddress(address);
+    this.#key = keyOf(authkey);
+  }
+
+  get address(): Address {
+    return this.#address;
+  }
+
+  /** The server process's pid, for a manager this process started. */
+  get pid(): number | undefined {
+    return this.#server?.pid;
+  }
+
+  /** Starts the server in a process of its own and connects to it. */
+  async start(): Promise<this> {
+    if (this.#server) throw new Error('Cannot start a manager twice');
+    const ready = new Event();
+    const port = Value('i', 0);
+    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid };
+    const server = new Process({ target: serveManager, args: [args], module: import.meta.url, daemon: true, name: 'SyncManager' });
+    this.#server = server;
+    server.start();
+    const end = Date.now() + READY_TIMEOUT_S * 1000;
+    while (!(await ready.waitAsync(0.05))) {
+      if (!server.isAlive()) throw new Error(`The manager server exited with code ${server.exitCode} before it was ready: its error is above`);
+      if (Date.now() > end) { server.kill(); throw new Error(`The manager server was not ready within ${READY_TIMEOUT_S} s`); }
+    }
+    if (typeof this.#address !== 'string') this.#address = { ...this.#address, port: port.value };
+    return this.connect();
+  }
+
+  /** Connects to a server that is already running at this manager's address. */
+  async connect(): Promise<this> {
+    await clientFor(this.#address, this.#key).request('ping');
+    return this;
+  }
+
+  /** Serves in this process until a client calls shutdown(): for a program that is the server. */
+  async serve(onListening?: (address: Address) => void): Promise<void> {
+    const server = new Server(registry);
+    this.#address = await server.listen(this.#address, this.#key);
+    onListening?.(this.#address);
+    await server.stopped;
+  }
+
+  /** Makes a new object of a registered type on the server; resolves with its proxy. */
+  async create<T = BaseProxy>(typeid: string, ...args: unknown[]): Promise<T> {
+    return await clientFor(this.#address, this.#key).request('create', typeid, args) as T;
+  }
+
+  /** A registered type's object, its methods typed from `T` (the class the server runs). */
+  async get<T>(typeid: string, ...args: unknown[]): Promise<Remote<T> & BaseProxy> {
+    return this.create<Remote<T> & BaseProxy>(typeid, ...args);
+  }
+
+  /** How many objects the server holds now (Python's _number_of_objects). */
+  async numberOfObjects(): Promise<number> {
+    const { objects } = await clientFor(this.#address, this.#key).request('ping') as { objects: number };
+    return objects;
+  }
+
+  /** Stops the server; calls still waiting on it fail with ManagerGoneError. */
+  async shutdown(): Promise<void> {
+    const client = clientFor(this.#address, this.#key);
+    await client.request('shutdown').catch(() => { /* already gone */ });
+    forgetClient(this.#address);
+    if (this.#server) {
+      await this.#server.join(STOP_TIMEOUT_S);
+      if (this.#server.isAlive()) this.#server.kill();
+    }
+    if (this.#folder) builtin('node:fs').rmSync(this.#folder, { recursive: true, force: true });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  toString() {
+    return `<${this.constructor.name} at ${describe(this.#address)}>`;
+  }
+}
+
+/** The manager with Python's types: lists, dicts, values, locks, queues and the rest. */
+export class SyncManager extends BaseManager {
+  list<T = unknown>(items: Iterable<T> = []) { return this.create<ListProxy<T>>('list', [...items]); }
+  dict<V = unknown>(init: Record<string, V> = {}) { return this.create<DictProxy<V>>('dict', init); }
+  Value<T = number>(typecode: string | null, value: T) { return this.create<ValueProxy<T>>('Value', typecode, value); }
+  Array(typecode: string, values: Iterable<number> | number) {
+    return this.create<ArrayProxy>('Array', typecode, typeof values === 'number' ? values : [...values]);
+  }
+  Namespace(init: Record<string, unknown> = {}) { return this.create<NamespaceProxy>('Namespace', init); }
+  set<T = unknown>(items: Iterable<T> = []) { return this.create<SetProxy<T>>('set', [...items]); }
+  Lock() { return this.create<LockProxy>('Lock'); }
+  RLock() { return this.create<LockProxy>('RLock'); }
+  Semaphore(value = 1) { return this.create<SemaphoreProxy>('Semaphore', value); }
+  BoundedSemaphore(value = 1) { return this.create<SemaphoreProxy>('BoundedSemaphore', value); }
+  Condition(lock?: LockProxy) { return this.create<ConditionProxy>('Condition', ...(lock ? [lock] : [])); }
+  Event() { return this.create<EventProxy>('Event'); }
+  Barrier(parties: number, timeout: number | null = null) { return this.create<BarrierProxy>('Barrier', parties, timeout); }
+  Queue<T = unknown>(maxsize = 0) { return this.create<QueueProxy<T>>('Queue', maxsize); }
+  JoinableQueue<T = unknown>(maxsize = 0) { return this.create<QueueProxy<T>>('JoinableQueue', maxsize); }
+}
+
+/** Starts a SyncManager's server process and resolves with the connected manager (Python's Manager()). */
+export function Manager(options?: ManagerOptions): Promise<SyncManager> {
+  return new SyncManager(options).start();
+}
+
+interface ServeArgs {
+  address: Address;
+  key: Uint8Array;
+  preload: string | null;
+  ready: Event;
+  port: SharedValue<'i'>;
+  parentPid: number;
+}
+
+/** The server process: import the program (for its register() calls), listen, serve until told to stop. */
+export async function serveManager({ address, key, preload, ready, port, parentPid }: ServeArgs) {
+  if (preload) await import(preload);
+  const server = new Server(registry);
+  const bound = await server.listen(address, key);
+  if (typeof bound !== 'string') port.value = bound.port;
+  ready.set();
+  // A parent killed outright cannot stop its manager; the manager notices and stops itself.
+  const watch = setInterval(() => {
+    try { process.kill(parentPid, 0); } catch { server.shutdown(); }
+  }, 500);
+  await server.stopped;
+  clearInterval(watch);
+  if (typeof address === 'string') builtin('node:fs').rmSync(address, { force: true });
+  process.exit(0);
+}

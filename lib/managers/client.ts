@@ -1,0 +1,106 @@
+// A client's side of a manager: one connection per manager per thread, shared by every proxy, with
+// many requests in flight at once (each reply names its request). When the server goes away, every
+// call still waiting fails at once with an error that says so.
+import { connect, describe, type Address, type Connection } from '../connection.ts';
+import { BrokenBarrierError } from '../synchronize.ts';
+import { Empty, Full } from '../queues.ts';
+import { decode, encode, type Op, type RefHandlers, type RemoteErrorData } from './wire.ts';
+
+/** The server is gone: it shut down, or its process died. */
+export class ManagerGoneError extends Error {
+  name = 'ManagerGoneError';
+}
+
+/** Carries a server-side error's stack, as the cause of the error re-thrown here. */
+export class RemoteError extends Error {
+  name = 'RemoteError';
+}
+
+const KNOWN: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
+  Empty, Full, TypeError, RangeError, Error,
+};
+
+function rethrown(data: RemoteErrorData): Error {
+  const cause = new RemoteError(`in the manager server:\n${data.stack ?? data.message}`);
+  if (data.name === 'BrokenBarrierError') return Object.assign(new BrokenBarrierError(), { cause });
+  const Kind = KNOWN[data.name] ?? Error;
+  const e = new Kind(data.message, { cause });
+  if (!(data.name in KNOWN)) e.name = data.name;
+  return e;
+}
+
+export class Client {
+  readonly address: Address;
+  readonly key: Uint8Array;
+  #conn: Connection | null = null;
+  #connecting: Promise<Connection> | null = null;
+  #queued: Uint8Array[] = [];
+  #seq = 0;
+  #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #gone: Error | null = null;
+  refs: RefHandlers;
+
+  constructor(address: Address, key: Uint8Array, refs: RefHandlers) {
+    this.address = address;
+    this.key = key;
+    this.refs = refs;
+  }
+
+  #open(): Promise<Connection> {
+    this.#connecting ??= connect(this.address, this.key).then((conn) => {
+      this.#conn = conn;
+      for (const frame of this.#queued.splice(0)) conn.sendBytes(frame);
+      this.#read(conn);
+      return conn;
+    }, (e) => {
+      this.#fail(e);
+      throw e;
+    });
+    return this.#connecting;
+  }
+
+  async #read(conn: Connection) {
+    try {
+      for (;;) {
+        const [seq, tag, value] = decode(await conn.recvBytes(), this.refs) as [number, string, unknown];
+        const waiter = this.#waiting.get(seq);
+        this.#waiting.delete(seq);
+        if (tag === '#RETURN') waiter?.resolve(value);
+        else waiter?.reject(rethrown(value as RemoteErrorData));
+      }
+    } catch (e) {
+      this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} is gone (it shut down, or its process died): start it again to go on`, { cause: e }));
+    }
+  }
+
+  #fail(e: Error) {
+    this.#gone ??= e;
+    for (const w of this.#waiting.values()) w.reject(this.#gone);
+    this.#waiting.clear();
+  }
+
+  /** Sends a request now (or as soon as connected, in order) and resolves with its reply. */
+  request(op: Op, ...operands: unknown[]): Promise<unknown> {
+    if (this.#gone) return Promise.reject(this.#gone);
+    const seq = ++this.#seq;
+    const frame = encode([seq, op, ...operands], this.refs);
+    const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
+    if (this.#conn) {
+      try { this.#conn.sendBytes(frame); } catch (e) { this.#fail(e as Error); }
+    } else {
+      this.#queued.push(frame);
+      this.#open().catch(() => { /* reported through the waiting calls */ });
+    }
+    return reply;
+  }
+
+  /** A request whose reply nobody waits for (reference counts); failures are ignored. */
+  tell(op: Op, ...operands: unknown[]) {
+    this.request(op, ...operands).catch(() => {});
+  }
+
+  close() {
+    this.#conn?.close();
+    this.#fail(new ManagerGoneError(`The connection to the manager at ${describe(this.address)} was closed by this process`));
+  }
+}

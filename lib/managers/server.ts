@@ -1,0 +1,148 @@
+// The manager's server: it holds the shared objects, answers each client's requests in the order
+// they arrive, and counts references so an object is freed when its last proxy is gone. A request
+// that cannot be decoded closes that client's connection and nobody else's.
+import type { Server as NetServer } from 'node:net';
+import { listen, type Address, type Connection } from '../connection.ts';
+import { Caller, withCaller } from './caller.ts';
+import { Ref, decode, encode, errorData, type RefHandlers, type Reply } from './wire.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- factories take whatever the proxy's create passes
+export type Factory = (...args: any[]) => object;
+
+interface Held { obj: object; typeid: string; refs: number }
+
+const isClass = (f: Factory) => /^class[\s{]/.test(Function.prototype.toString.call(f));
+
+/** The public methods of an object: those of its class chain, not starting with "_". */
+function exposedOf(obj: object): Set<string> {
+  const names = new Set<string>();
+  for (let p = Object.getPrototypeOf(obj); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (name !== 'constructor' && !name.startsWith('_') && typeof Object.getOwnPropertyDescriptor(p, name)?.value === 'function') names.add(name);
+    }
+  }
+  return names;
+}
+
+export class Server {
+  readonly registry: Map<string, Factory>;
+  #held = new Map<number, Held>();
+  #ids = new WeakMap<object, number>();
+  #exposed = new Map<string, Set<string>>();
+  #next = 1;
+  #net: NetServer | null = null;
+  #clients = new Set<Connection>();
+  #stopped!: Promise<void>;
+  #stop!: () => void;
+  readonly #refs: RefHandlers = {
+    fromRef: (ref) => {
+      const held = this.#held.get(ref.id);
+      if (!held) throw new RangeError(`No managed object #${ref.id}: it was freed, or belongs to another manager`);
+      held.refs++; // kept by whatever object it is stored in, until the server ends
+      return held.obj;
+    },
+    toRef: (value) => {
+      if (typeof value !== 'object' || value === null) return null;
+      const id = this.#ids.get(value);
+      if (id === undefined) return null;
+      const held = this.#held.get(id)!;
+      held.refs++; // the client's new proxy owns this count
+      return new Ref(id, held.typeid);
+    },
+  };
+
+  constructor(registry: Map<string, Factory>) {
+    this.registry = registry;
+    this.#stopped = new Promise((resolve) => { this.#stop = resolve; });
+  }
+
+  async listen(address: Address, key: Uint8Array): Promise<Address> {
+    const { server, address: bound } = await listen(address, key, (conn) => this.#serve(conn));
+    this.#net = server;
+    return bound;
+  }
+
+  /** Resolves when a client asks the server to shut down. */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  #hold(obj: object, typeid: string): object {
+    const id = this.#next++;
+    this.#held.set(id, { obj, typeid, refs: 0 });
+    this.#ids.set(obj, id);
+    return obj;
+  }
+
+  async #serve(conn: Connection) {
+    const who = new Caller();
+    this.#clients.add(conn);
+    const reply = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
+    try {
+      for (;;) {
+        const frame = await conn.recvBytes();
+        let request: unknown;
+        try {
+          request = decode(frame, this.#refs);
+        } catch {
+          conn.close(); // a frame that is not a message: this client is not speaking the protocol
+          break;
+        }
+        if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') {
+          conn.close();
+          break;
+        }
+        const [seq, op, ...operands] = request as [number, string, ...unknown[]];
+        try {
+          const result = withCaller(who, () => this.#run(op, operands));
+          if (result instanceof Promise) result.then((v) => reply([seq, '#RETURN', v]), (e) => reply([seq, '#ERROR', errorData(e)]));
+          else reply([seq, '#RETURN', result]);
+        } catch (e) {
+          reply([seq, '#ERROR', errorData(e)]);
+        }
+        if (op === 'shutdown') { this.shutdown(); break; }
+      }
+    } catch { /* the client went away */ } finally {
+      this.#clients.delete(conn);
+      who.close(); // its locks are released, its waits end
+    }
+  }
+
+  #run(op: string, operands: unknown[]): unknown {
+    switch (op) {
+      case 'create': {
+        const [typeid, args] = operands as [string, unknown[]];
+        const factory = this.registry.get(typeid);
+        if (!factory) throw new TypeError(`This manager has no type "${typeid}": register it on the manager class before starting it`);
+        const list = Array.isArray(args) ? args : [];
+        return this.#hold(isClass(factory) ? new (factory as unknown as new (...a: unknown[]) => object)(...list) : factory(...list), typeid);
+      }
+      case 'call': {
+        const [id, method, args] = operands as [number, string, unknown[]];
+        const held = this.#held.get(id);
+        if (!held) throw new RangeError(`No managed object #${id}: it was freed, or belongs to another manager`);
+        let exposed = this.#exposed.get(held.typeid);
+        if (!exposed) this.#exposed.set(held.typeid, (exposed = exposedOf(held.obj)));
+        if (!exposed.has(method)) throw new TypeError(`A ${held.typeid} has no method "${method}"`);
+        return (held.obj as Record<string, (...a: unknown[]) => unknown>)[method](...(Array.isArray(args) ? args : []));
+      }
+      case 'incref': case 'decref': {
+        const held = this.#held.get(operands[0] as number);
+        if (!held) return null;
+        held.refs += op === 'incref' ? 1 : -1;
+        if (held.refs <= 0) { this.#held.delete(operands[0] as number); this.#ids.delete(held.obj); }
+        return null;
+      }
+      case 'ping': return { pid: process.pid, objects: this.#held.size };
+      case 'shutdown': return null;
+      default: throw new TypeError(`Unknown request "${op}"`);
+    }
+  }
+
+  /** Closes every connection and stops listening. */
+  shutdown() {
+    this.#net?.close();
+    // Replies already written go out before the sockets close.
+    setImmediate(() => { for (const c of this.#clients) c.close(); this.#stop(); });
+  }
+}
