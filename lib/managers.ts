@@ -160,7 +160,7 @@ export class BaseManager implements AsyncDisposable {
   async shutdown(): Promise<void> {
     const client = clientFor(this.#address, this.#key);
     await client.request('shutdown').catch(() => { /* already gone */ });
-    forgetClient(this.#address);
+    forgetClient(this.#address, this.#key);
     if (this.#server) {
       await this.#server.join(STOP_TIMEOUT_S);
       if (this.#server.isAlive()) this.#server.kill();

@@ -10,9 +10,11 @@ import { Ref } from './wire.ts';
 
 const clients = new Map<string, Client>();
 
-/** The one client of this thread for the manager at `address`. */
+const poolName = (address: Address, key: Uint8Array) => `${describe(address)} ${Buffer.from(key).toString('base64')}`;
+
+/** The one client of this thread for the manager at `address`, with this key. */
 export function clientFor(address: Address, key: Uint8Array): Client {
-  const name = describe(address);
+  const name = poolName(address, key);
   let client = clients.get(name);
   if (!client) {
     client = new Client(address, key, {
@@ -24,8 +26,8 @@ export function clientFor(address: Address, key: Uint8Array): Client {
   return client;
 }
 
-export function forgetClient(address: Address) {
-  const name = describe(address);
+export function forgetClient(address: Address, key: Uint8Array) {
+  const name = poolName(address, key);
   clients.get(name)?.close();
   clients.delete(name);
 }
