@@ -7,11 +7,11 @@ import { Caller, withCaller } from './caller.ts';
 import { Ref, decode, encode, errorData, type RefHandlers, type Reply } from './wire.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- factories take whatever the proxy's create passes
-export type Factory = (...args: any[]) => object;
+export type Factory = ((...args: any[]) => object) | (new (...args: any[]) => object);
 
 interface Held { obj: object; typeid: string; refs: number }
 
-const isClass = (f: Factory) => /^class[\s{]/.test(Function.prototype.toString.call(f));
+const isClass = (f: Factory): f is new (...args: unknown[]) => object => /^class[\s{]/.test(Function.prototype.toString.call(f));
 
 /** The public methods of an object: those of its class chain, not starting with "_". */
 function exposedOf(obj: object): Set<string> {
@@ -115,7 +115,7 @@ export class Server {
         const factory = this.registry.get(typeid);
         if (!factory) throw new TypeError(`This manager has no type "${typeid}": register it on the manager class before starting it`);
         const list = Array.isArray(args) ? args : [];
-        return this.#hold(isClass(factory) ? new (factory as unknown as new (...a: unknown[]) => object)(...list) : factory(...list), typeid);
+        return this.#hold(isClass(factory) ? new factory(...list) : (factory as (...a: unknown[]) => object)(...list), typeid);
       }
       case 'call': {
         const [id, method, args] = operands as [number, string, unknown[]];
