@@ -31,6 +31,9 @@ export class Connection {
   #frames: Buffer[] = [];
   #waiters: { resolve(b: Buffer): void; reject(e: Error): void }[] = [];
   #error: Error | null = null;
+  #outgoing: Uint8Array[] = [];
+  #handler: ((frame: Buffer) => void) | null = null;
+  #closedHandlers: ((e: Error) => void)[] = [];
 
   constructor(socket: Socket, maxFrame = DEFAULT_MAX_FRAME) {
     this.socket = socket;
@@ -62,7 +65,8 @@ export class Connection {
       this.#pending = rest.length ? [rest] : [];
       this.#buffered = rest.length;
       const waiter = this.#waiters.shift();
-      if (waiter) waiter.resolve(frame);
+      if (this.#handler) this.#handler(frame);
+      else if (waiter) waiter.resolve(frame);
       else this.#frames.push(frame);
     }
   }
@@ -71,6 +75,18 @@ export class Connection {
     if (this.#error) return;
     this.#error = e;
     for (const w of this.#waiters.splice(0)) w.reject(e);
+    for (const h of this.#closedHandlers) h(e);
+  }
+
+  /**
+   * Hands every later frame to `handler` as it arrives, all frames of one read in one go, so the
+   * replies they cause leave in one write. `onClose` runs once, when the connection ends.
+   */
+  onFrames(handler: (frame: Buffer) => void, onClose: (e: Error) => void) {
+    for (const frame of this.#frames.splice(0)) handler(frame);
+    this.#handler = handler;
+    if (this.#error) onClose(this.#error);
+    else this.#closedHandlers.push(onClose);
   }
 
   /** The next frame; rejects once the connection is closed or broken. */
@@ -85,10 +101,16 @@ export class Connection {
     if (this.#error) throw this.#error;
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(data.length, 0);
-    this.socket.cork();
-    this.socket.write(head);
-    this.socket.write(data);
-    this.socket.uncork();
+    this.#outgoing.push(head, data);
+    // Frames sent in the same turn of the event loop leave in one write: a write is a system call,
+    // and pipelined requests (or the replies to them) then cost one between them all.
+    if (this.#outgoing.length === 2) queueMicrotask(() => this.#flush());
+  }
+
+  #flush() {
+    const parts = this.#outgoing;
+    this.#outgoing = [];
+    if (!this.#error && parts.length) this.socket.write(Buffer.concat(parts));
   }
 
   /** Sets how big a frame may be from now on (small during the handshake). */
@@ -97,6 +119,7 @@ export class Connection {
   }
 
   close() {
+    this.#flush();
     this.socket.end();
     this.socket.destroy();
   }

@@ -22,13 +22,15 @@ interface Stats { median: number; min: number; max: number; unit?: string }
 interface Run { runtime: string; version: string; figures: Record<string, Stats>; floors: Record<string, Stats> }
 
 /** What each figure promises (from the issues): at most this much of CPython's, of the floor, or in absolute terms. */
-const FIGURES: Record<string, { title: string; unit: string; target?: { of: 'cpython' | 'floor' | 'absolute'; x: number } }> = {
+const FIGURES: Record<string, { title: string; unit: string; cpython?: string; target?: { of: 'cpython' | 'floor' | 'absolute'; x: number } }> = {
   thread_lock_ns: { title: 'Lock acquire + release, one thread', unit: 'ns', target: { of: 'absolute', x: 25 } },
   process_lock_ns: { title: 'Lock acquire + release, in a child process', unit: 'ns', target: { of: 'absolute', x: 25 } },
   value_locked_incr_2proc_ns: { title: 'getLock()-guarded value += 1, two processes', unit: 'ns', target: { of: 'cpython', x: 1 / 3 } },
   process_start_join_ms: { title: 'Process start + join', unit: 'ms', target: { of: 'floor', x: 1.3 } },
   thread_start_join_us: { title: 'Thread start + join', unit: 'µs', target: { of: 'floor', x: 1.2 } },
   manager_list_append_us: { title: 'Manager list append from a child', unit: 'µs', target: { of: 'cpython', x: 0.5 } },
+  // At least 10 times CPython's appends per second: at most a tenth of its time per append.
+  manager_list_append_pipelined_us: { title: 'Manager list append, 1,000 in flight', unit: 'µs', cpython: 'manager_list_append_us', target: { of: 'cpython', x: 0.1 } },
   queue_msg_us: { title: 'Queue message, parent to child', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_map_small_us: { title: 'Pool(2).map, per item', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_apply_async_us: { title: 'Pool(2).applyAsync, per task', unit: 'µs', target: { of: 'cpython', x: 0.5 } },
@@ -78,7 +80,7 @@ interface Row { figure: string; title: string; unit: string; runtime: string; mp
 const rows: Row[] = [];
 for (const [figure, about] of Object.entries(FIGURES)) {
   if (only && !only.split(',').includes(figure)) continue;
-  const py = cpython?.figures[figure];
+  const py = cpython?.figures[about.cpython ?? figure];
   for (const run of runs) {
     const mine = run.figures[figure], floor = run.floors[figure];
     let target = '', met = '';

@@ -59,18 +59,23 @@ export class Client {
     return this.#connecting;
   }
 
-  async #read(conn: Connection) {
-    try {
-      for (;;) {
-        const [seq, tag, value] = decode(await conn.recvBytes(), this.refs) as [number, string, unknown];
-        const waiter = this.#waiting.get(seq);
-        this.#waiting.delete(seq);
-        if (tag === '#RETURN') waiter?.resolve(value);
-        else waiter?.reject(rethrown(value as RemoteErrorData));
+  #read(conn: Connection) {
+    conn.onFrames((frame) => {
+      let seq: number, tag: string, value: unknown;
+      try {
+        [seq, tag, value] = decode(frame, this.refs) as [number, string, unknown];
+      } catch (e) {
+        conn.close();
+        this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} sent a reply that cannot be read`, { cause: e }));
+        return;
       }
-    } catch (e) {
+      const waiter = this.#waiting.get(seq);
+      this.#waiting.delete(seq);
+      if (tag === '#RETURN') waiter?.resolve(value);
+      else waiter?.reject(rethrown(value as RemoteErrorData));
+    }, (e) => {
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} is gone (it shut down, or its process died): start it again to go on`, { cause: e }));
-    }
+    });
   }
 
   #fail(e: Error) {

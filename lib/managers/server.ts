@@ -74,38 +74,29 @@ export class Server {
     return obj;
   }
 
-  async #serve(conn: Connection) {
+  #serve(conn: Connection) {
     const who = new Caller();
     this.#clients.add(conn);
     const reply = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
-    try {
-      for (;;) {
-        const frame = await conn.recvBytes();
-        let request: unknown;
-        try {
-          request = decode(frame, this.#refs);
-        } catch {
-          conn.close(); // a frame that is not a message: this client is not speaking the protocol
-          break;
-        }
-        if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') {
-          conn.close();
-          break;
-        }
-        const [seq, op, ...operands] = request as [number, string, ...unknown[]];
-        try {
-          const result = withCaller(who, () => this.#run(op, operands));
-          if (result instanceof Promise) result.then((v) => reply([seq, '#RETURN', v]), (e) => reply([seq, '#ERROR', errorData(e)]));
-          else reply([seq, '#RETURN', result]);
-        } catch (e) {
-          reply([seq, '#ERROR', errorData(e)]);
-        }
-        if (op === 'shutdown') { this.shutdown(); break; }
+    const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
+    conn.onFrames((frame) => {
+      if (conn.closed) return;
+      let request: unknown;
+      try { request = decode(frame, this.#refs); } catch { return cutOff(); }
+      if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') return cutOff();
+      const [seq, op, ...operands] = request as [number, string, ...unknown[]];
+      try {
+        const result = withCaller(who, () => this.#run(op, operands));
+        if (result instanceof Promise) result.then((v) => reply([seq, '#RETURN', v]), (e) => reply([seq, '#ERROR', errorData(e)]));
+        else reply([seq, '#RETURN', result]);
+      } catch (e) {
+        reply([seq, '#ERROR', errorData(e)]);
       }
-    } catch { /* the client went away */ } finally {
+      if (op === 'shutdown') this.shutdown();
+    }, () => {
       this.#clients.delete(conn);
       who.close(); // its locks are released, its waits end
-    }
+    });
   }
 
   #run(op: string, operands: unknown[]): unknown {

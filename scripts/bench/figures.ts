@@ -45,6 +45,21 @@ export function rawIncrement(cell: mp.SharedArray<'i'>, n: number, ready: mp.Sem
   ends[i] = now();
 }
 
+export async function appendAll(list: mp.ListProxy<number>, n: number, inFlight: number, ready: mp.Semaphore, go: mp.Event, ends: mp.SharedArray<'d'>) {
+  await list.append(-1); // connected, and the first request paid for
+  ready.release();
+  await go.waitAsync(60);
+  if (inFlight <= 1) {
+    for (let i = 0; i < n; i++) await list.append(i);
+  } else {
+    // Pipelined: many appends on the wire at once, each still a request of its own.
+    for (let i = 0; i < n; i += inFlight) {
+      await Promise.all(Array.from({ length: Math.min(inFlight, n - i) }, (_, k) => list.append(i + k)));
+    }
+  }
+  ends[0] = now();
+}
+
 export function ownPeak(out: mp.SharedValue<'d'>) {
   out.value = status('VmHWM');
 }
@@ -55,6 +70,26 @@ export function ownPeak(out: mp.SharedValue<'d'>) {
 function status(field: 'VmHWM' | 'VmRSS'): number {
   const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+/** VmHWM of another process, in MB. */
+function peakOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+async function managerAppends(n: number, inFlight: number): Promise<number> {
+  await using manager = await new mp.SyncManager({ module: null }).start();
+  const list = await manager.list<number>();
+  const ready = new mp.Semaphore(0), go = new mp.Event(), ends = mp.Array('d', 1, { lock: false });
+  const child = new mp.Process({ target: appendAll, args: [list, n, inFlight, ready, go, ends] });
+  child.start();
+  await ready.acquireAsync({ timeout: 60 });
+  const t0 = now();
+  go.set();
+  await child.join();
+  if (await list.length !== n + 1) throw new Error('the manager list lost appends');
+  return ((ends[0] - t0) / n) * 1000;
 }
 
 function timeLock(lock: mp.Lock, n: number): number {
@@ -157,6 +192,22 @@ const FIGURES: Record<string, Figure> = {
       return ns;
     },
     floor: (n) => twoProcesses(n, rawIncrement, mp.Array('i', 1, { lock: false })),
+  },
+  manager_list_append_us: {
+    count: 20_000,
+    mpkit: (n) => managerAppends(n, 1),
+  },
+  manager_list_append_pipelined_us: {
+    count: 200_000,
+    mpkit: (n) => managerAppends(n, 1000),
+  },
+  rss_manager_mb: {
+    count: 1,
+    async mpkit() {
+      await using manager = await new mp.SyncManager({ module: null }).start();
+      await manager.list([1, 2, 3]);
+      return peakOf(manager.pid!);
+    },
   },
   rss_process_mb: {
     count: 1,

@@ -236,7 +236,7 @@ def main():
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     repeats = args.repeats or (3 if args.quick else 5)
-    names = args.only.split(",") if args.only else list(FIGURES)
+    names = [n for n in args.only.split(",") if n in FIGURES] if args.only else list(FIGURES)
     out = {}
     for name in names:
         fn, count, unit = FIGURES[name]
