@@ -66,7 +66,7 @@ for (const rt of await detect(wanted, root)) {
   if (!('bin' in rt)) { missing.push(`${rt.name}: ${rt.reason}`); continue; }
   console.error(`measuring mpkit on ${rt.name} ${rt.version}...`);
   const installed = rt as Installed;
-  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: '20m' })`${installed.bin} ${installed.args(path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
+  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: quick ? '5m' : '15m' })`${installed.bin} ${installed.args(path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
   if (run) runs.push({ ...run, runtime: rt.name, version: rt.version });
 }
 

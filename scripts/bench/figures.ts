@@ -9,7 +9,7 @@ import { Thread } from 'mpkit/threading';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
@@ -76,6 +76,31 @@ function status(field: 'VmHWM' | 'VmRSS'): number {
 function peakOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+let echoes = 0;
+
+/** The floor for a manager call: one small frame to an echo server in another process and back. */
+async function echoRoundTrip(n: number): Promise<number> {
+  const { createConnection } = await import('node:net');
+  const socket = join(dirname(empty), `echo-${process.pid}-${++echoes}.sock`); // a killed server leaves its file
+  const server = join(dirname(empty), 'echo.mjs');
+  writeFileSync(server, `import { createServer } from 'node:net';
+createServer((s) => s.pipe(s)).listen(${JSON.stringify(socket)}, () => console.log('ready'));`);
+  const child = spawn(process.execPath, runtime === 'deno' ? ['run', '-A', server] : [server], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout!.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`the echo server exited with code ${code}`)));
+  });
+  const conn = createConnection(socket);
+  await new Promise((resolve) => conn.once('connect', resolve));
+  const frame = Buffer.from([0, 0, 0, 8, 0x93, 1, 0xa4, 0x63, 0x61, 0x6c, 0x6c, 0x90]);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await new Promise((resolve) => { conn.once('data', resolve); conn.write(frame); });
+  const us = ((performance.now() - t0) / n) * 1000;
+  conn.destroy();
+  child.kill();
+  return us;
 }
 
 async function managerAppends(n: number, inFlight: number): Promise<number> {
@@ -196,6 +221,7 @@ const FIGURES: Record<string, Figure> = {
   manager_list_append_us: {
     count: 20_000,
     mpkit: (n) => managerAppends(n, 1),
+    floor: echoRoundTrip,
   },
   manager_list_append_pipelined_us: {
     count: 200_000,
