@@ -1,9 +1,12 @@
-// Framed messages over a socket, and the authkey handshake, as CPython's connection.py: a frame is
-// a 4-byte big-endian length and that many bytes. Before anything else is read, both ends prove
-// they hold the key with an HMAC-SHA256 challenge (CPython 3.12 does the same), so a peer without
-// it never gets a request decoded. Frames have a size limit; a peer that breaks it is cut off.
+// CPython's connection.py: framed messages over a socket and the authkey handshake (for managers),
+// then Pipe. A frame is a 4-byte big-endian length and that many bytes. Before anything else is
+// read, both ends prove they hold the key with an HMAC-SHA256 challenge (CPython 3.12 does the
+// same), so a peer without it never gets a request decoded. Frames have a size limit; a peer that
+// breaks it is cut off.
 import type { Server, Socket } from 'node:net';
 import { builtin } from './platform/builtins.ts';
+import { Queue } from './queues.ts';
+import { REDUCE, registerType, revive, type Reduced } from './reduction.ts';
 
 /** A Unix socket path, or a TCP host and port. */
 export type Address = string | { host: string; port: number };
@@ -23,7 +26,7 @@ export function describe(address: Address): string {
   return typeof address === 'string' ? address : `${address.host}:${address.port}`;
 }
 
-export class Connection {
+export class SocketConnection {
   readonly socket: Socket;
   #limit: number;
   #pending: Buffer[] = [];
@@ -125,7 +128,7 @@ export class Connection {
   }
 }
 
-async function withinHandshake<T>(conn: Connection, work: Promise<T>): Promise<T> {
+async function withinHandshake<T>(conn: SocketConnection, work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => { conn.close(); reject(new AuthenticationError('The peer did not finish the handshake in time')); }, HANDSHAKE_MS);
@@ -138,7 +141,7 @@ function hmac(key: Uint8Array, message: Uint8Array): Buffer {
 }
 
 /** Sends a challenge and checks the answer; a wrong answer is told #FAILURE# and throws. */
-async function deliverChallenge(conn: Connection, key: Uint8Array) {
+async function deliverChallenge(conn: SocketConnection, key: Uint8Array) {
   const message = Buffer.concat([CHALLENGE, builtin('node:crypto').randomBytes(40)]);
   conn.sendBytes(message);
   const answer = await conn.recvBytes();
@@ -150,7 +153,7 @@ async function deliverChallenge(conn: Connection, key: Uint8Array) {
   conn.sendBytes(WELCOME);
 }
 
-async function answerChallenge(conn: Connection, key: Uint8Array) {
+async function answerChallenge(conn: SocketConnection, key: Uint8Array) {
   const message = await conn.recvBytes();
   if (!message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) throw new AuthenticationError('The peer sent no challenge: it is not an mpkit server');
   conn.sendBytes(hmac(key, message));
@@ -159,7 +162,7 @@ async function answerChallenge(conn: Connection, key: Uint8Array) {
 }
 
 /** Both ends prove the key; the server challenges first. */
-export async function handshake(conn: Connection, key: Uint8Array, side: 'server' | 'client', maxFrame = DEFAULT_MAX_FRAME) {
+export async function handshake(conn: SocketConnection, key: Uint8Array, side: 'server' | 'client', maxFrame = DEFAULT_MAX_FRAME) {
   conn.limit(HANDSHAKE_FRAME);
   const steps = side === 'server'
     ? (async () => { await deliverChallenge(conn, key); await answerChallenge(conn, key); })()
@@ -169,14 +172,14 @@ export async function handshake(conn: Connection, key: Uint8Array, side: 'server
 }
 
 /** Connects to `address` and proves the key both ways. */
-export async function connect(address: Address, key: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Promise<Connection> {
+export async function connect(address: Address, key: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Promise<SocketConnection> {
   const net = builtin('node:net');
   const socket = typeof address === 'string' ? net.createConnection(address) : net.createConnection(address.port, address.host);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', (e) => reject(new Error(`Cannot reach a manager at ${describe(address)}: ${e.message}`, { cause: e })));
   });
-  const conn = new Connection(socket, maxFrame);
+  const conn = new SocketConnection(socket, maxFrame);
   try {
     await handshake(conn, key, 'client', maxFrame);
   } catch (e) {
@@ -188,10 +191,10 @@ export async function connect(address: Address, key: Uint8Array, maxFrame = DEFA
 }
 
 /** Listens on `address` (port 0 picks a free one); `onConnection` gets each peer after its handshake. */
-export async function listen(address: Address, key: Uint8Array, onConnection: (conn: Connection) => void, maxFrame = DEFAULT_MAX_FRAME): Promise<{ server: Server; address: Address }> {
+export async function listen(address: Address, key: Uint8Array, onConnection: (conn: SocketConnection) => void, maxFrame = DEFAULT_MAX_FRAME): Promise<{ server: Server; address: Address }> {
   const net = builtin('node:net');
   const server = net.createServer((socket) => {
-    const conn = new Connection(socket, maxFrame);
+    const conn = new SocketConnection(socket, maxFrame);
     handshake(conn, key, 'server', maxFrame).then(() => onConnection(conn), () => conn.close());
   });
   await new Promise<void>((resolve, reject) => {
@@ -202,3 +205,89 @@ export async function listen(address: Address, key: Uint8Array, onConnection: (c
   const bound = server.address();
   return { server, address: typeof address === 'string' || !bound || typeof bound === 'string' ? address : { host: address.host, port: bound.port } };
 }
+
+// --- Pipe ---------------------------------------------------------------------------------------
+// Python's Pipe: two connected ends, each able to send what the other receives. Here each
+// direction is a queue in shared memory, so the ends work between threads, between processes, and
+// across the two; closing an end tells the other, whose recv() then ends with EOFError.
+
+/** The other end of a pipe closed, and nothing it sent is left. */
+export class EOFError extends Error {
+  name = 'EOFError';
+  constructor() { super('The other end of the pipe is closed and nothing is left to receive'); }
+}
+
+interface PipeState { inbox: Reduced | null; outbox: Reduced | null }
+
+export class Connection<T = unknown> {
+  readonly #inbox: Queue<T> | null;
+  readonly #outbox: Queue<T> | null;
+  #closed = false;
+
+  constructor(state: PipeState) {
+    this.#inbox = state.inbox ? revive(state.inbox) as Queue<T> : null;
+    this.#outbox = state.outbox ? revive(state.outbox) as Queue<T> : null;
+  }
+
+  get readable(): boolean { return this.#inbox !== null; }
+  get writable(): boolean { return this.#outbox !== null; }
+  get closed(): boolean { return this.#closed; }
+
+  #live(what: 'send' | 'receive'): Queue<T> {
+    if (this.#closed) throw new Error('This end of the pipe is closed');
+    const q = what === 'send' ? this.#outbox : this.#inbox;
+    if (!q) throw new Error(`This end of a one-way pipe cannot ${what}: use the other end`);
+    return q;
+  }
+
+  send(value: T): void {
+    const q = this.#live('send');
+    if (q.closed) throw new EOFError();
+    q.put(value);
+  }
+
+  sendAsync(value: T): Promise<void> {
+    const q = this.#live('send');
+    return q.closed ? Promise.reject(new EOFError()) : q.putAsync(value);
+  }
+
+  /** Waits for the next value; EOFError once the other end is closed and nothing is left. */
+  recv(): T {
+    const q = this.#live('receive');
+    while (!q.poll(null) || q.empty()) if (q.closed && q.empty()) throw new EOFError();
+    return q.getNowait();
+  }
+
+  async recvAsync(): Promise<T> {
+    const q = this.#live('receive');
+    while (!await q.pollAsync(null) || q.empty()) if (q.closed && q.empty()) throw new EOFError();
+    return q.getNowait();
+  }
+
+  /** True if a value is waiting, or one arrives within `timeout` seconds (0: do not wait; null: forever). */
+  poll(timeout: number | null = 0): boolean { return this.#live('receive').poll(timeout); }
+  pollAsync(timeout: number | null = 0): Promise<boolean> { return this.#live('receive').pollAsync(timeout); }
+
+  /** Closes this end: the other end's recv() ends with EOFError once it has what was sent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#outbox?.close();
+    this.#inbox?.close();
+  }
+
+  [Symbol.dispose]() { this.close(); }
+
+  [REDUCE](): Reduced {
+    return { $mpkit: 'Connection', state: { inbox: this.#inbox?.[REDUCE]() ?? null, outbox: this.#outbox?.[REDUCE]() ?? null } };
+  }
+}
+
+/** Two connected ends; with `duplex: false`, the first only receives and the second only sends. */
+export function Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>] {
+  const a = new Queue<T>(), b = new Queue<T>();
+  if (!duplex) return [new Connection({ inbox: a[REDUCE](), outbox: null }), new Connection({ inbox: null, outbox: a[REDUCE]() })];
+  return [new Connection({ inbox: a[REDUCE](), outbox: b[REDUCE]() }), new Connection({ inbox: b[REDUCE](), outbox: a[REDUCE]() })];
+}
+
+registerType('Connection', (state: PipeState) => new Connection(state));

@@ -10,5 +10,5 @@ export {
   EventProxy, BarrierProxy, QueueProxy, type Remote,
 } from './managers/proxies.ts';
 export { ManagerGoneError, RemoteError } from './managers/client.ts';
-export { AuthenticationError, type Address } from './connection.ts';
-export { Empty, Full } from './queues.ts';
+export { AuthenticationError, Connection, EOFError, Pipe, type Address } from './connection.ts';
+export { Queue, JoinableQueue, SimpleQueue, Empty, Full, type QueueOptions, type PutOptions } from './queues.ts';

@@ -1,5 +1,14 @@
-// Python's queue exceptions: a non-blocking or timed get on an empty queue raises Empty, a put on a
-// full bounded one raises Full. The queues themselves (for threads and processes) live here too.
+// Queues for threads and processes alike: a ring of bytes in shared memory guarded by a Lock, with
+// two futex words that count puts and gets, so a getter sleeps in the kernel until a put and a
+// putter until a get. Items are msgpack (reduction.ts: dumps/loads), so mpkit objects inside them
+// arrive as the same shared objects. An item too big for the ring travels in a segment of its own.
+import { allocate, view, type Piece } from './heap.ts';
+import { futexWake } from './platform/linux.ts';
+import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
+import { Lock } from './synchronize.ts';
+import { SharedMemory } from './shared_memory.ts';
+import { checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from './waiting.ts';
+
 export class Empty extends Error {
   name = 'Empty';
   constructor(message = 'The queue is empty') { super(message); }
@@ -9,3 +18,238 @@ export class Full extends Error {
   name = 'Full';
   constructor(message = 'The queue is full') { super(message); }
 }
+
+const HEAD = 0, TAIL = 1, USED = 2, COUNT = 3, PUTS = 4, GETS = 5, GET_WAITERS = 6, PUT_WAITERS = 7;
+const UNFINISHED = 8, DONE = 9, CLOSED = 10, MAXSIZE = 11, CAPACITY = 12;
+const WORDS = 16;
+const ALL = 0x7fffffff;
+const BIG = 0x80000000; // a length with this bit set names a segment holding the item
+const DEFAULT_CAPACITY = 256 * 1024;
+
+interface State { header: Piece; ring: Piece; lock: Reduced }
+
+export interface QueueOptions {
+  /** Bytes of the shared ring (default 256 KiB); bigger items go through a segment of their own. */
+  capacity?: number;
+}
+
+export interface PutOptions {
+  block?: boolean;
+  timeout?: number | null; // seconds
+}
+
+export class Queue<T = unknown> {
+  readonly #state: State;
+  readonly #w: Int32Array;
+  readonly #ring: Uint8Array;
+  readonly #lock: Lock;
+  readonly #address: bigint; // of the header: word i is at address + 4 i
+
+  constructor(maxsize: number | State = 0, { capacity = DEFAULT_CAPACITY }: QueueOptions = {}) {
+    if (typeof maxsize === 'object') {
+      this.#state = maxsize;
+    } else {
+      if (!Number.isInteger(maxsize) || maxsize < 0) throw new RangeError(`maxsize is a whole number (0 for no limit), not ${maxsize}`);
+      if (!Number.isInteger(capacity) || capacity < 64) throw new RangeError(`capacity is a whole number of bytes, at least 64, not ${capacity}`);
+      this.#state = { header: allocate(WORDS * 4), ring: allocate(capacity), lock: new Lock()[REDUCE]() };
+    }
+    const h = view(this.#state.header), r = view(this.#state.ring);
+    this.#w = new Int32Array(h.buffer, h.byteOffset, WORDS);
+    this.#address = h.address;
+    this.#ring = new Uint8Array(r.buffer, r.byteOffset, this.#state.ring.size);
+    this.#lock = new Lock(this.#state.lock.state as Piece);
+    if (typeof maxsize === 'number') {
+      this.#w[MAXSIZE] = maxsize;
+      this.#w[CAPACITY] = this.#state.ring.size;
+    }
+  }
+
+  #at(word: number): bigint { return this.#address + BigInt(word * 4); }
+
+  // The ring wraps: copy in (or out) in at most two pieces.
+  #copyIn(bytes: Uint8Array, at: number) {
+    const first = Math.min(bytes.length, this.#ring.length - at);
+    this.#ring.set(bytes.subarray(0, first), at);
+    if (first < bytes.length) this.#ring.set(bytes.subarray(first), 0);
+  }
+
+  #copyOut(at: number, length: number): Uint8Array {
+    const out = new Uint8Array(length), first = Math.min(length, this.#ring.length - at);
+    out.set(this.#ring.subarray(at, at + first));
+    if (first < length) out.set(this.#ring.subarray(0, length - first), first);
+    return out;
+  }
+
+  #record(item: T): Uint8Array {
+    const bytes = dumps(item);
+    if (bytes.length + 4 <= this.#ring.length / 4) return withLength(bytes, bytes.length);
+    const shm = new SharedMemory({ create: true, size: Math.max(1, bytes.length) });
+    shm.buf.set(bytes);
+    shm.close();
+    const name = new TextEncoder().encode(`${shm.name}/${bytes.length}`);
+    return withLength(name, (BIG | name.length) >>> 0);
+  }
+
+  *#put(record: Uint8Array, block: boolean, timeout?: number | null): Waiting<void> {
+    checkTimeout(timeout);
+    const w = this.#w, end = deadline(timeout);
+    for (;;) {
+      this.#lock.acquire();
+      const max = w[MAXSIZE];
+      if ((max === 0 || w[COUNT] < max) && w[USED] + record.length <= this.#ring.length) {
+        this.#copyIn(record, w[TAIL]);
+        w[TAIL] = (w[TAIL] + record.length) % this.#ring.length;
+        w[USED] += record.length;
+        w[COUNT]++;
+        w[UNFINISHED]++;
+        Atomics.add(w, PUTS, 1);
+        this.#lock.release();
+        if (Atomics.load(w, GET_WAITERS) > 0) futexWake(this.#at(PUTS), 1);
+        return;
+      }
+      const seen = w[GETS];
+      this.#lock.release();
+      if (!block || performance.now() >= end) throw new Full();
+      Atomics.add(w, PUT_WAITERS, 1);
+      try { yield { address: this.#at(GETS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, PUT_WAITERS, 1); }
+    }
+  }
+
+  *#get(block: boolean, timeout?: number | null): Waiting<T> {
+    checkTimeout(timeout);
+    const w = this.#w, end = deadline(timeout);
+    for (;;) {
+      this.#lock.acquire();
+      if (w[COUNT] > 0) {
+        const head = w[HEAD];
+        const length = new DataView(this.#copyOut(head, 4).buffer).getUint32(0, true);
+        const size = length & 0x7fffffff;
+        const body = this.#copyOut((head + 4) % this.#ring.length, size);
+        w[HEAD] = (head + 4 + size) % this.#ring.length;
+        w[USED] -= 4 + size;
+        w[COUNT]--;
+        Atomics.add(w, GETS, 1);
+        this.#lock.release();
+        if (Atomics.load(w, PUT_WAITERS) > 0) futexWake(this.#at(GETS), ALL);
+        return (length >= BIG ? fromSegment(body) : loads(body)) as T;
+      }
+      const seen = w[PUTS];
+      this.#lock.release();
+      if (!block || performance.now() >= end) throw new Empty();
+      Atomics.add(w, GET_WAITERS, 1);
+      try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
+    }
+  }
+
+  /** Waits (by default) for room, then adds `item`; throws Full if it cannot. */
+  put(item: T, { block = true, timeout }: PutOptions = {}): void {
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    runBlocking(this.#put(this.#record(item), block, timeout));
+  }
+
+  putAsync(item: T, { block = true, timeout }: PutOptions = {}): Promise<void> {
+    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue'));
+    return runAsync(this.#put(this.#record(item), block, timeout));
+  }
+
+  /** Waits (by default) for an item and removes it; throws Empty if there is none. */
+  get({ block = true, timeout }: PutOptions = {}): T {
+    return runBlocking(this.#get(block, timeout));
+  }
+
+  getAsync({ block = true, timeout }: PutOptions = {}): Promise<T> {
+    return runAsync(this.#get(block, timeout));
+  }
+
+  putNowait(item: T): void { this.put(item, { block: false }); }
+  getNowait(): T { return this.get({ block: false }); }
+
+  qsize(): number { return Atomics.load(this.#w, COUNT); }
+  empty(): boolean { return this.qsize() === 0; }
+  full(): boolean { const max = this.#w[MAXSIZE]; return max > 0 && this.qsize() >= max; }
+
+  *#poll(timeout?: number | null): Waiting<boolean> {
+    const w = this.#w, end = deadline(timeout);
+    for (;;) {
+      const seen = Atomics.load(w, PUTS);
+      if (Atomics.load(w, COUNT) > 0) return true;
+      if (Atomics.load(w, CLOSED) || performance.now() >= end) return false; // closed: nothing more will come
+      Atomics.add(w, GET_WAITERS, 1);
+      try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
+    }
+  }
+
+  /** True once an item is waiting; false if none came within `timeout` seconds (0: do not wait) or the queue is closed. */
+  poll(timeout: number | null = 0): boolean { return runBlocking(this.#poll(timeout)); }
+  pollAsync(timeout: number | null = 0): Promise<boolean> { return runAsync(this.#poll(timeout)); }
+
+  /** No more puts, from any process; getters drain what is left, and async iteration then ends. */
+  close(): void {
+    Atomics.store(this.#w, CLOSED, 1);
+    Atomics.add(this.#w, PUTS, 1);
+    futexWake(this.#at(PUTS), ALL);
+  }
+
+  get closed(): boolean { return Atomics.load(this.#w, CLOSED) === 1; }
+
+  /** `for await (const item of queue)`: every item, until the queue is closed and empty. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (await this.pollAsync(null) || this.qsize() > 0) {
+        try { yield this.getNowait(); } catch (e) { if (!(e instanceof Empty)) throw e; }
+      } else if (this.closed) return;
+      if (this.closed && this.qsize() === 0) return;
+    }
+  }
+
+  /** JoinableQueue: marks one item that was got as done. */
+  taskDone(): void {
+    this.#lock.acquire();
+    try {
+      if (this.#w[UNFINISHED] <= 0) throw new RangeError('taskDone() called more times than there were items');
+      if (--this.#w[UNFINISHED] === 0) { Atomics.add(this.#w, DONE, 1); futexWake(this.#at(DONE), ALL); }
+    } finally {
+      this.#lock.release();
+    }
+  }
+
+  *#join(): Waiting<void> {
+    for (;;) {
+      const seen = Atomics.load(this.#w, DONE);
+      if (Atomics.load(this.#w, UNFINISHED) === 0) return;
+      yield { address: this.#at(DONE), expected: seen, ms: slice(Infinity) };
+    }
+  }
+
+  /** JoinableQueue: waits until every item put has been marked done. */
+  join(): void { runBlocking(this.#join()); }
+  joinAsync(): Promise<void> { return runAsync(this.#join()); }
+
+  [REDUCE](): Reduced { return { $mpkit: 'Queue', state: this.#state }; }
+}
+
+/** A Queue whose items are counted until taskDone(), so join() can wait for all of them. */
+export class JoinableQueue<T = unknown> extends Queue<T> {}
+
+/** A Queue with no size limit (Python's SimpleQueue). */
+export class SimpleQueue<T = unknown> extends Queue<T> {
+  constructor(options?: QueueOptions) { super(0, options); }
+}
+
+function withLength(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(4 + bytes.length);
+  new DataView(out.buffer).setUint32(0, length, true);
+  out.set(bytes, 4);
+  return out;
+}
+
+function fromSegment(body: Uint8Array): unknown {
+  const [name, size] = new TextDecoder().decode(body).split('/');
+  const shm = new SharedMemory(name);
+  const bytes = shm.buf.slice(0, Number(size));
+  shm.close();
+  shm.unlink();
+  return loads(bytes);
+}
+
+registerType('Queue', (state: State) => new Queue(state));

@@ -1,6 +1,8 @@
 // How mpkit's objects cross into another process or thread: each one reduces to a small plain
 // record (which segment, which offset), and the receiving side revives it as the same shared
 // object. Everything else travels as a structured-clone value.
+import { builtin } from './platform/builtins.ts';
+
 export const REDUCE = Symbol.for('mpkit.reduce');
 
 export interface Reduced {
@@ -43,4 +45,24 @@ export function revive(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
   }
   return value;
+}
+
+type Packr = import('msgpackr').Packr;
+let packr: Packr | null = null;
+
+// msgpackr, loaded on first use: runtime-neutral bytes, Set, Date, typed arrays, bigints and cycles
+// kept (structuredClone), and decoding that builds data, never code.
+function codec(): Packr {
+  if (packr) return packr;
+  const msgpackr = builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+  return (packr = new msgpackr.Packr({ useRecords: false, structuredClone: true, useBigIntExtension: true }));
+}
+
+/** A value as bytes another process or thread can load, mpkit objects reduced to their names. */
+export function dumps(value: unknown): Uint8Array {
+  return codec().pack(reduce(value));
+}
+
+export function loads(bytes: Uint8Array): unknown {
+  return revive(codec().unpack(bytes));
 }

@@ -2,11 +2,8 @@
 // arguments. Python's spawn start method: the child imports the parent's module (whose top-level
 // code is kept from running again by the isMain guard) and looks the target up by name.
 import { mainModule } from './platform/runtime.ts';
-import { reduce, revive } from './reduction.ts';
+import { dumps, loads } from './reduction.ts';
 import { builtin } from './platform/builtins.ts';
-
-// msgpackr loads on first use: a child started with no arguments does not pay for it.
-const codec = () => builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
@@ -45,7 +42,7 @@ export function makeSpec(target: Target<unknown[]>, args: unknown[], name: strin
     throw new TypeError('The target must be a named function exported by its module (or its export name as a string), so the child can import it');
   }
   const url = module ? moduleURL(module) : mainModule();
-  return { module: url, target: exportName, args: args.length ? codec().pack(reduce(args)).toString('base64') : '', name, parentPid: process.pid };
+  return { module: url, target: exportName, args: args.length ? Buffer.from(dumps(args)).toString('base64') : '', name, parentPid: process.pid };
 }
 
 // One environment string may hold at most 128 KiB on Linux; a bigger spec goes through a file
@@ -78,5 +75,5 @@ export async function loadTarget(spec: SpawnSpec): Promise<{ fn: (...args: unkno
   if (typeof fn !== 'function') {
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.module}: export it so the child can import it`);
   }
-  return { fn: fn as (...args: unknown[]) => unknown, args: spec.args ? revive(codec().unpack(Buffer.from(spec.args, 'base64'))) as unknown[] : [] };
+  return { fn: fn as (...args: unknown[]) => unknown, args: spec.args ? loads(Buffer.from(spec.args, 'base64')) as unknown[] : [] };
 }

@@ -1,7 +1,7 @@
 // A client's side of a manager: one connection per manager per thread, shared by every proxy, with
 // many requests in flight at once (each reply names its request). When the server goes away, every
 // call still waiting fails at once with an error that says so.
-import { connect, describe, type Address, type Connection } from '../connection.ts';
+import { connect, describe, type Address, type SocketConnection } from '../connection.ts';
 import { BrokenBarrierError } from '../synchronize.ts';
 import { Empty, Full } from '../queues.ts';
 import { decode, encode, type Op, type RefHandlers, type RemoteErrorData } from './wire.ts';
@@ -32,8 +32,8 @@ function rethrown(data: RemoteErrorData): Error {
 export class Client {
   readonly address: Address;
   readonly key: Uint8Array;
-  #conn: Connection | null = null;
-  #connecting: Promise<Connection> | null = null;
+  #conn: SocketConnection | null = null;
+  #connecting: Promise<SocketConnection> | null = null;
   #queued: Uint8Array[] = [];
   #seq = 0;
   #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -46,7 +46,7 @@ export class Client {
     this.refs = refs;
   }
 
-  #open(): Promise<Connection> {
+  #open(): Promise<SocketConnection> {
     this.#connecting ??= connect(this.address, this.key).then((conn) => {
       this.#conn = conn;
       for (const frame of this.#queued.splice(0)) conn.sendBytes(frame);
@@ -59,7 +59,7 @@ export class Client {
     return this.#connecting;
   }
 
-  #read(conn: Connection) {
+  #read(conn: SocketConnection) {
     conn.onFrames((frame) => {
       let seq: number, tag: string, value: unknown;
       try {

@@ -2,7 +2,7 @@
 // they arrive, and counts references so an object is freed when its last proxy is gone. A request
 // that cannot be decoded closes that client's connection and nobody else's.
 import type { Server as NetServer } from 'node:net';
-import { listen, type Address, type Connection } from '../connection.ts';
+import { listen, type Address, type SocketConnection } from '../connection.ts';
 import { Caller, withCaller } from './caller.ts';
 import { Ref, decode, encode, errorData, type RefHandlers, type Reply } from './wire.ts';
 
@@ -31,7 +31,7 @@ export class Server {
   #exposed = new Map<string, Set<string>>();
   #next = 1;
   #net: NetServer | null = null;
-  #clients = new Set<Connection>();
+  #clients = new Set<SocketConnection>();
   #stopped!: Promise<void>;
   #stop!: () => void;
   readonly #refs: RefHandlers = {
@@ -74,7 +74,7 @@ export class Server {
     return obj;
   }
 
-  #serve(conn: Connection) {
+  #serve(conn: SocketConnection) {
     const who = new Caller();
     this.#clients.add(conn);
     const reply = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };

@@ -1,0 +1,82 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as mp from 'mpkit';
+import { Thread } from 'mpkit/threading';
+import * as targets from '../fixtures/targets.ts';
+
+const module = new URL('../fixtures/targets.ts', import.meta.url);
+
+test('a queue carries items from a parent to a child process, in order and complete', async () => {
+  const q = new mp.Queue<number | null>(10); // bounded: the parent waits for room
+  const out = mp.Value('d', 0);
+  const p = new mp.Process({ target: targets.consume, args: [q, out], module });
+  p.start();
+  for (let i = 1; i <= 1000; i++) await q.putAsync(i);
+  await q.putAsync(null);
+  await p.join(30);
+  assert.is(p.exitCode, 0);
+  assert.is(out.value, 500500);
+});
+
+test('bounds, timeouts, Empty and Full, joinable counts', () => {
+  const q = new mp.JoinableQueue<string>(1);
+  assert.ok(q.empty());
+  q.put('a');
+  assert.ok(q.full());
+  assert.throws(() => q.putNowait('b'), (e: unknown) => e instanceof mp.Full);
+  const t0 = performance.now();
+  assert.throws(() => q.put('b', { timeout: 0.05 }), (e: unknown) => e instanceof mp.Full);
+  assert.ok(performance.now() - t0 >= 45);
+  assert.is(q.get(), 'a');
+  assert.throws(() => q.getNowait(), (e: unknown) => e instanceof mp.Empty);
+  assert.throws(() => q.get({ timeout: 0.02 }), (e: unknown) => e instanceof mp.Empty);
+  q.taskDone();
+  q.join(); // nothing unfinished: returns at once
+  assert.throws(() => q.taskDone(), /more times/);
+  assert.throws(() => new mp.Queue(-1), /maxsize/);
+});
+
+test('an item bigger than the ring travels in its own segment, and nothing is left behind', async () => {
+  const q = new mp.Queue<number[]>(0, { capacity: 4096 });
+  const p = new mp.Process({ target: targets.sendBig, args: [q], module });
+  p.start();
+  const got = await q.getAsync({ timeout: 30 });
+  await p.join(30);
+  assert.is(got.length, 200_000);
+  assert.is(got[199_999], 199_999);
+});
+
+test('a pipe between threads and processes; closing one end ends the other', async () => {
+  for (const kind of ['process', 'thread'] as const) {
+    const [mine, theirs] = mp.Pipe<string>();
+    const worker = kind === 'process'
+      ? new mp.Process({ target: targets.echoPipe, args: [theirs], module })
+      : new Thread({ target: targets.echoPipe, args: [theirs], module });
+    worker.start();
+    mine.send('hello');
+    assert.is(await mine.recvAsync(), 'HELLO');
+    assert.not.ok(mine.poll(0));
+    mine.close();
+    await worker.join(30);
+    assert.not.ok(worker.isAlive(), `${kind} ended when the pipe closed`);
+  }
+  const [reader, writer] = mp.Pipe<number>(false);
+  writer.send(1);
+  assert.ok(reader.poll(1));
+  assert.is(reader.recv(), 1);
+  assert.throws(() => reader.send(2), /one-way/);
+  writer.close();
+  assert.throws(() => reader.recv(), (e: unknown) => e instanceof mp.EOFError);
+});
+
+test('async iteration drains a queue until it is closed', async () => {
+  const q = new mp.SimpleQueue<number>();
+  for (let i = 0; i < 5; i++) q.put(i);
+  setTimeout(() => q.close(), 20);
+  const seen: number[] = [];
+  for await (const item of q) seen.push(item);
+  assert.equal(seen, [0, 1, 2, 3, 4]);
+  assert.throws(() => q.put(9), /closed/);
+});
+
+test.run();
