@@ -9,6 +9,8 @@ export {
   BaseProxy, ListProxy, DictProxy, ValueProxy, ArrayProxy, NamespaceProxy, SetProxy, LockProxy, SemaphoreProxy, ConditionProxy,
   EventProxy, BarrierProxy, QueueProxy, type Remote,
 } from './managers/proxies.ts';
-export { ManagerGoneError, RemoteError } from './managers/client.ts';
+export { ManagerGoneError } from './managers/client.ts';
+export { RemoteError } from './remote.ts';
 export { AuthenticationError, Connection, EOFError, Pipe, type Address } from './connection.ts';
+export { Pool, ThreadPool, AsyncResult, WorkerDiedError, type PoolOptions, type TaskOptions } from './pool.ts';
 export { Queue, JoinableQueue, SimpleQueue, Empty, Full, type QueueOptions, type PutOptions } from './queues.ts';

@@ -72,7 +72,9 @@ export class Process<A extends unknown[] = unknown[]> {
   /** Waits until the process ends, or `timeout` seconds pass; check exitCode to tell which. */
   async join(timeout?: number | null): Promise<void> {
     if (this.#state === 'initial') throw new Error('Cannot join a process that was not started');
-    return joinWithin(this.#exited!, timeout);
+    // A daemon does not keep the program alive, but someone waiting for it does.
+    if (this.daemon) this.#child!.ref();
+    try { return await joinWithin(this.#exited!, timeout); } finally { if (this.daemon) this.#child!.unref(); }
   }
 
   isAlive(): boolean {

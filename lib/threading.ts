@@ -55,7 +55,9 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   async join(timeout?: number | null): Promise<void> {
     if (!this.#ended) throw new Error('Cannot join a thread that was not started');
-    return joinWithin(this.#ended, timeout);
+    // A daemon does not keep the program alive, but someone waiting for it does.
+    if (this.daemon) this.#worker!.ref();
+    try { return await joinWithin(this.#ended, timeout); } finally { if (this.daemon) this.#worker!.unref(); }
   }
 
   isAlive(): boolean {

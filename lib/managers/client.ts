@@ -2,31 +2,12 @@
 // many requests in flight at once (each reply names its request). When the server goes away, every
 // call still waiting fails at once with an error that says so.
 import { connect, describe, type Address, type SocketConnection } from '../connection.ts';
-import { BrokenBarrierError } from '../synchronize.ts';
-import { Empty, Full } from '../queues.ts';
-import { decode, encode, type Op, type RefHandlers, type RemoteErrorData } from './wire.ts';
+import { rethrown, type RemoteErrorData } from '../remote.ts';
+import { decode, encode, type Op, type RefHandlers } from './wire.ts';
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
   name = 'ManagerGoneError';
-}
-
-/** Carries a server-side error's stack, as the cause of the error re-thrown here. */
-export class RemoteError extends Error {
-  name = 'RemoteError';
-}
-
-const KNOWN: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
-  Empty, Full, TypeError, RangeError, Error,
-};
-
-function rethrown(data: RemoteErrorData): Error {
-  const cause = new RemoteError(`in the manager server:\n${data.stack ?? data.message}`);
-  if (data.name === 'BrokenBarrierError') return Object.assign(new BrokenBarrierError(), { cause });
-  const Kind = KNOWN[data.name] ?? Error;
-  const e = new Kind(data.message, { cause });
-  if (!(data.name in KNOWN)) e.name = data.name;
-  return e;
 }
 
 export class Client {
@@ -72,7 +53,7 @@ export class Client {
       const waiter = this.#waiting.get(seq);
       this.#waiting.delete(seq);
       if (tag === '#RETURN') waiter?.resolve(value);
-      else waiter?.reject(rethrown(value as RemoteErrorData));
+      else waiter?.reject(rethrown(value as RemoteErrorData, 'the manager server'));
     }, (e) => {
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} is gone (it shut down, or its process died): start it again to go on`, { cause: e }));
     });

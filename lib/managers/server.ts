@@ -4,7 +4,8 @@
 import type { Server as NetServer } from 'node:net';
 import { listen, type Address, type SocketConnection } from '../connection.ts';
 import { Caller, withCaller } from './caller.ts';
-import { Ref, decode, encode, errorData, type RefHandlers, type Reply } from './wire.ts';
+import { Ref, decode, encode, type RefHandlers, type Reply } from './wire.ts';
+import { errorData } from '../remote.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- factories take whatever the proxy's create passes
 export type Factory = ((...args: any[]) => object) | (new (...args: any[]) => object);

@@ -5,11 +5,11 @@
 // A managed object inside a value travels as a reference (extension type 0x4d), which the server
 // turns back into the object and a client into a proxy.
 import { builtin } from '../platform/builtins.ts';
+import type { RemoteErrorData } from '../remote.ts';
 
 export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping';
 export type Request = [seq: number, op: Op, ...operands: unknown[]];
 export type Reply = [seq: number, tag: '#RETURN', value: unknown] | [seq: number, tag: '#ERROR', error: RemoteErrorData];
-export interface RemoteErrorData { name: string; message: string; stack?: string }
 
 /** A managed object named inside a message. */
 export class Ref {
@@ -64,8 +64,4 @@ export function encode(message: unknown, handlers: RefHandlers): Uint8Array {
 
 export function decode(bytes: Uint8Array, handlers: RefHandlers): unknown {
   return walk(codec().unpack(bytes), (v) => (v instanceof Ref ? handlers.fromRef(v) : v));
-}
-
-export function errorData(e: unknown): RemoteErrorData {
-  return e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { name: 'Error', message: String(e) };
 }

@@ -1,0 +1,346 @@
+// Pool and ThreadPool: worker processes (or threads) that run an exported function on many inputs.
+// The parent hands each task to a chosen worker through that worker's own queue, so it always knows
+// which task a worker holds: when a worker dies mid-task (CPython's pool hangs forever there,
+// gh-66587), that task fails with WorkerDiedError, the tasks queued behind it go to other workers,
+// and a new worker takes its place. Results come back on one shared queue.
+import { Process } from './process.ts';
+import { Thread } from './threading.ts';
+import { Queue } from './queues.ts';
+import { cpuCount } from './context.ts';
+import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
+import { loadTarget, makeSpec, type Target } from './spawn.ts';
+
+/** A worker ended (killed, or crashed) while it ran this task. */
+export class WorkerDiedError extends Error {
+  name = 'WorkerDiedError';
+}
+
+export interface PoolOptions {
+  /** Runs once in each worker before its first task. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any exported function, called with initargs
+  initializer?: ((...args: any[]) => unknown) | string;
+  initargs?: unknown[];
+  /** A worker ends after this many tasks and a fresh one replaces it. */
+  maxtasksperchild?: number;
+  /** The module that exports the task functions (default: the program's main module). */
+  module?: string | URL;
+}
+
+export interface TaskOptions {
+  /** Aborting drops the call's tasks that have not started; their promise rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+type Fn = { module: string; target: string };
+type Job = [id: number, module: string, target: string, calls: unknown[][]];
+type Done = [worker: number, id: number, ok: boolean, payload: unknown, last: boolean];
+
+interface Task { id: number; fn: Fn; calls: unknown[][]; resolve(v: unknown[]): void; reject(e: Error): void; signal?: AbortSignal }
+interface Worker { index: number; runner: Process | Thread; inbox: Queue<Job | null>; held: Task[]; retiring: boolean }
+
+// A worker holds one task at a time: a second one queued behind a slow task would wait for it while
+// another worker sat idle (Python's workers pull from one shared queue and never do).
+const PREFETCH = 1;
+
+/** The loop every worker runs: take a job from its own queue, run it, report, repeat. */
+export async function poolWorker(index: number, inbox: Queue<Job | null>, done: Queue<Done | -1>, init: Fn | null, initargs: unknown[], maxTasks: number) {
+  if (init) {
+    const { fn } = await loadTarget({ module: init.module, target: init.target, args: '', name: '', parentPid: 0 });
+    await fn(...initargs);
+  }
+  const loaded = new Map<string, (...args: unknown[]) => unknown>();
+  for (let finished = 1; ; finished++) {
+    const job = await inbox.getAsync();
+    if (job === null) break;
+    const [id, module, target, calls] = job;
+    try {
+      let fn = loaded.get(`${module}#${target}`);
+      if (!fn) {
+        fn = (await loadTarget({ module, target, args: '', name: '', parentPid: 0 })).fn;
+        loaded.set(`${module}#${target}`, fn);
+      }
+      const results: unknown[] = [];
+      for (const args of calls) results.push(await fn(...args));
+      await done.putAsync([index, id, true, results, finished === maxTasks]);
+    } catch (e) {
+      await done.putAsync([index, id, false, errorData(e), finished === maxTasks]);
+    }
+    if (finished === maxTasks) break; // retiring: the parent starts a fresh worker
+  }
+}
+
+/** A result that will arrive: Python's AsyncResult, and a promise. */
+export class AsyncResult<T> implements PromiseLike<T> {
+  readonly #promise: Promise<T>;
+  #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
+
+  constructor(promise: Promise<T>) {
+    this.#promise = promise;
+    promise.then(() => { this.#state = 'fulfilled'; }, () => { this.#state = 'rejected'; });
+  }
+
+  ready(): boolean { return this.#state !== 'pending'; }
+  successful(): boolean {
+    if (!this.ready()) throw new Error('The result is not ready yet: await it, or wait() first');
+    return this.#state === 'fulfilled';
+  }
+
+  /** The value; rejects with TimeoutError if it does not come within `timeout` seconds. */
+  get(timeout: number | null = null): Promise<T> {
+    if (timeout === null) return this.#promise;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('The result did not come in time'), { name: 'TimeoutError' })), timeout * 1000); });
+    return Promise.race([this.#promise, late]).finally(() => clearTimeout(timer));
+  }
+
+  async wait(timeout: number | null = null): Promise<void> {
+    await this.get(timeout).catch(() => {});
+  }
+
+  then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.#promise.then(ok, fail);
+  }
+}
+
+abstract class BasePool implements AsyncDisposable {
+  readonly size: number;
+  #options: PoolOptions;
+  #done = new Queue<Done | -1>();
+  #workers: (Worker | null)[] = [];
+  #waiting: Task[] = [];
+  #next = 1;
+  #state: 'running' | 'closed' | 'terminated' = 'running';
+  #drained: (() => void) | null = null;
+  #listening: Promise<void> | null = null;
+
+  constructor(processes: number = cpuCount(), options: PoolOptions = {}) {
+    if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`A pool needs at least 1 worker, not ${processes}`);
+    if (options.maxtasksperchild !== undefined && (!Number.isInteger(options.maxtasksperchild) || options.maxtasksperchild < 1)) {
+      throw new RangeError('maxtasksperchild is a whole number, at least 1');
+    }
+    this.size = processes;
+    this.#options = options;
+    for (let i = 0; i < processes; i++) this.#start(i);
+  }
+
+  #busy(): boolean {
+    return this.#waiting.length > 0 || this.#workers.some((w) => w && w.held.length > 0);
+  }
+
+  protected abstract runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }): Process | Thread;
+
+  #fn(fn: Target<never[]>): Fn {
+    const spec = makeSpec(fn as Target<unknown[]>, [], '', this.#options.module);
+    return { module: spec.module, target: spec.target };
+  }
+
+  #start(index: number) {
+    const inbox = new Queue<Job | null>();
+    const init = this.#options.initializer ? this.#fn(this.#options.initializer as Target<never[]>) : null;
+    const args: Parameters<typeof poolWorker> = [index, inbox, this.#done, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
+    const runner = this.runner({ target: poolWorker, args, module: import.meta.url });
+    const worker: Worker = { index, runner, inbox, held: [], retiring: false };
+    this.#workers[index] = worker;
+    runner.start();
+    runner.join().then(() => this.#ended(worker));
+  }
+
+  // A worker's process or thread ended: if it still held tasks, the first was running and is lost;
+  // the others never started and go back to the front of the line.
+  #ended(worker: Worker) {
+    if (this.#workers[worker.index] !== worker) return;
+    this.#workers[worker.index] = null;
+    if (this.#state === 'terminated') return;
+    const running = worker.retiring ? undefined : worker.held[0];
+    const unstarted = worker.held.slice(running ? 1 : 0);
+    if (running) {
+      const how = worker.runner instanceof Process ? `exit code ${worker.runner.exitCode}` : 'its thread ended';
+      running.reject(new WorkerDiedError(`A pool worker died (${how}) while it ran this task; the pool replaced it and goes on`));
+    }
+    this.#waiting.unshift(...unstarted);
+    if (this.#state === 'running' || this.#waiting.length) this.#start(worker.index);
+    this.#pump();
+  }
+
+  #ensureListening() {
+    if (this.#listening) return;
+    this.#listening = this.#listen().finally(() => {
+      this.#listening = null;
+      if (this.#busy() && this.#state !== 'terminated') this.#ensureListening();
+    });
+  }
+
+  // Listens for results only while tasks are out: an idle pool keeps nothing waiting, so a program
+  // that forgets to close it still ends (its workers are daemons).
+  async #listen() {
+    while (this.#state !== 'terminated' && this.#busy()) {
+      const message = await this.#done.getAsync();
+      if (message === -1) return; // the pool is stopping
+      const [index, id, ok, payload, last] = message;
+      const worker = this.#workers[index];
+      if (worker && last) worker.retiring = true; // after maxtasksperchild: it gets no more
+      const at = worker?.held.findIndex((t) => t.id === id) ?? -1;
+      if (!worker || at < 0) continue;
+      const [task] = worker.held.splice(at, 1);
+      if (ok) task.resolve(payload as unknown[]);
+      else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
+      this.#pump();
+    }
+  }
+
+  // Hands waiting tasks to workers with room, least loaded first.
+  #pump() {
+    while (this.#waiting.length) {
+      const free = this.#workers.filter((w): w is Worker => !!w && !w.retiring && w.held.length < PREFETCH).sort((a, b) => a.held.length - b.held.length)[0];
+      if (!free) break;
+      const task = this.#waiting.shift()!;
+      free.held.push(task);
+      free.inbox.put([task.id, task.fn.module, task.fn.target, task.calls]);
+    }
+    if (this.#drained && !this.#waiting.length && this.#workers.every((w) => !w || !w.held.length)) this.#drained();
+  }
+
+  #submit(fn: Fn, calls: unknown[][], signal?: AbortSignal): Promise<unknown[]> {
+    if (this.#state !== 'running') return Promise.reject(new Error(`Cannot add tasks to a pool that is ${this.#state}`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const task: Task = { id: this.#next++, fn, calls, resolve, reject, signal };
+      this.#waiting.push(task);
+      this.#ensureListening();
+      signal?.addEventListener('abort', () => {
+        const at = this.#waiting.indexOf(task);
+        if (at >= 0) { this.#waiting.splice(at, 1); reject(signal.reason); }
+      }, { once: true });
+      this.#pump();
+    });
+  }
+
+  #chunks(items: unknown[][], chunksize?: number): unknown[][][] {
+    const size = chunksize ?? Math.max(1, Math.ceil(items.length / (this.size * 4)));
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
+    const out: unknown[][][] = [];
+    for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+    return out;
+  }
+
+  /** fn(...args) in a worker. */
+  async apply<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): Promise<Awaited<R>> {
+    const [result] = await this.#submit(this.#fn(fn as Target<never[]>), [args], options.signal);
+    return result as Awaited<R>;
+  }
+
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): AsyncResult<Awaited<R>> {
+    return new AsyncResult(this.apply(fn, args, options));
+  }
+
+  /** fn applied to every item, in chunks spread over the workers; resolves with the results in order. */
+  async starmap<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}): Promise<Awaited<R>[]> {
+    const target = this.#fn(fn as Target<never[]>);
+    const parts = await Promise.all(this.#chunks([...items], chunksize).map((chunk) => this.#submit(target, chunk, signal)));
+    return parts.flat() as Awaited<R>[];
+  }
+
+  map<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } = {}): Promise<Awaited<R>[]> {
+    return this.starmap(fn, Array.from(items, (x) => [x] as [T]), options);
+  }
+
+  mapAsync<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } = {}): AsyncResult<Awaited<R>[]> {
+    return new AsyncResult(this.map(fn, items, options));
+  }
+
+  starmapAsync<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, options: TaskOptions & { chunksize?: number } = {}): AsyncResult<Awaited<R>[]> {
+    return new AsyncResult(this.starmap(fn, items, options));
+  }
+
+  // Pulls from the input only as results are taken, so a huge or endless input is never all in memory.
+  async *#stream<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, ordered: boolean, chunksize = 1, signal?: AbortSignal): AsyncGenerator<Awaited<R>> {
+    const target = this.#fn(fn as Target<never[]>);
+    const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
+    const inFlight: { done: boolean; value?: unknown[]; error?: unknown; promise: Promise<void> }[] = [];
+    let exhausted = false;
+    const fill = async () => {
+      while (!exhausted && inFlight.length < this.size * PREFETCH) {
+        const chunk: unknown[][] = [];
+        while (chunk.length < chunksize) {
+          const next = await source.next();
+          if (next.done) { exhausted = true; break; }
+          chunk.push([next.value]);
+        }
+        if (!chunk.length) break;
+        const slot: (typeof inFlight)[number] = { done: false, promise: Promise.resolve() };
+        slot.promise = this.#submit(target, chunk, signal).then((v) => { slot.value = v; }, (e) => { slot.error = e; }).finally(() => { slot.done = true; });
+        inFlight.push(slot);
+      }
+    };
+    await fill();
+    while (inFlight.length) {
+      const at = ordered ? 0 : await Promise.race(inFlight.map((s, i) => s.promise.then(() => i)));
+      await inFlight[at].promise;
+      const [slot] = inFlight.splice(at, 1);
+      if (slot.error) throw slot.error;
+      for (const v of slot.value!) yield v as Awaited<R>;
+      await fill();
+    }
+  }
+
+  imap<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}) {
+    return this.#stream(fn, items, true, chunksize, signal);
+  }
+
+  imapUnordered<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}) {
+    return this.#stream(fn, items, false, chunksize, signal);
+  }
+
+  /** No more tasks; those already given still run. */
+  close(): void {
+    if (this.#state === 'running') this.#state = 'closed';
+  }
+
+  /** After close(): waits for every task to finish and every worker to end. */
+  async join(): Promise<void> {
+    if (this.#state === 'running') throw new Error('Cannot join a pool that is still running: close() or terminate() it first');
+    if (this.#state === 'closed') {
+      await new Promise<void>((resolve) => { this.#drained = resolve; this.#pump(); });
+      for (const w of this.#workers) w?.inbox.put(null);
+      await Promise.all(this.#workers.map((w) => w?.runner.join()));
+      this.#state = 'terminated';
+    }
+  }
+
+  /** Stops at once: workers are killed, and every task not finished rejects. */
+  async terminate(): Promise<void> {
+    if (this.#state === 'terminated') return;
+    this.#state = 'terminated';
+    const lost = [...this.#waiting, ...this.#workers.flatMap((w) => w?.held ?? [])];
+    this.#waiting = [];
+    for (const task of lost) task.reject(new Error('The pool was terminated before this task finished'));
+    await Promise.all(this.#workers.map(async (w) => {
+      if (!w) return;
+      if (w.runner instanceof Process) w.runner.kill();
+      else w.inbox.put(null);
+      await w.runner.join(5);
+    }));
+    if (this.#listening) {
+      this.#done.put(-1); // wakes the listener, which sees the pool is stopping
+      await this.#listening;
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.terminate();
+  }
+}
+
+/** Worker processes: for CPU-bound work in parallel, each with its own pid. */
+export class Pool extends BasePool {
+  protected runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }) {
+    return new Process({ ...options, name: 'PoolWorker', daemon: true });
+  }
+}
+
+/** Worker threads in this process: cheaper to start and to reach, sharing the pid. */
+export class ThreadPool extends BasePool {
+  protected runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }) {
+    return new Thread({ ...options, name: 'ThreadPoolWorker', daemon: true });
+  }
+}

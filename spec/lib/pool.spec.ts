@@ -1,0 +1,84 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as mp from 'mpkit';
+import * as targets from '../fixtures/targets.ts';
+
+const module = new URL('../fixtures/targets.ts', import.meta.url);
+
+async function rejects(p: Promise<unknown>, check: (e: unknown) => boolean) {
+  const outcome = await p.then(() => null, (e: unknown) => ({ e }));
+  assert.ok(outcome, 'expected a rejection');
+  assert.ok(check(outcome!.e), `unexpected error: ${(outcome!.e as Error)?.stack ?? outcome!.e}`);
+}
+
+test('map, starmap, apply, applyAsync and chunks, on processes and threads', async () => {
+  for (const Kind of [mp.Pool, mp.ThreadPool]) {
+    await using pool = new Kind(2, { module });
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    assert.equal(await pool.map(targets.square, items), items.map((x) => x * x));
+    assert.equal(await pool.map(targets.square, items, { chunksize: 7 }), items.map((x) => x * x));
+    assert.equal(await pool.starmap(targets.add, [[1, 2], [3, 4]]), [3, 7]);
+    assert.is(await pool.apply(targets.add, [2, 3]), 5);
+    const later = pool.applyAsync(targets.square, [9]);
+    assert.is(await later, 81);
+    assert.ok(later.ready() && later.successful());
+    assert.equal(await pool.mapAsync(targets.square, [3]).get(10), [9]);
+  }
+});
+
+test('an error in a task rejects that task, with the remote stack as its cause', async () => {
+  await using pool = new mp.Pool(2, { module });
+  await rejects(pool.map(targets.failOn, [1, 2, 3, 4], { chunksize: 1 }), (e) =>
+    e instanceof RangeError && /three is not allowed/.test(e.message) && /failOn/.test(String((e.cause as Error).message)));
+  assert.equal(await pool.map(targets.square, [2]), [4], 'the pool goes on');
+});
+
+test('a worker killed mid-task: that task rejects, the worker is replaced, the pool goes on', async () => {
+  await using pool = new mp.Pool(2, { module });
+  const results = await Promise.allSettled([1, 2, 3, 4, 5].map((x) => pool.apply(targets.dieOn, [x])));
+  const died = results.filter((r) => r.status === 'rejected');
+  assert.is(died.length, 1, 'only the task that was running when it died');
+  assert.instance((died[0] as PromiseRejectedResult).reason, mp.WorkerDiedError);
+  assert.match(String((died[0] as PromiseRejectedResult).reason.message), /died \(exit code -9\)/);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [1, 3, 4, 5]);
+  assert.equal(await pool.map(targets.square, [1, 2, 3]), [1, 4, 9]);
+});
+
+test('imap keeps order, imapUnordered streams as tasks finish, an endless input is pulled lazily', async () => {
+  await using pool = new mp.Pool(2, { module });
+  const ordered: number[] = [];
+  for await (const r of pool.imap(targets.slowly, [60, 10, 30])) ordered.push(r);
+  assert.equal(ordered, [60, 10, 30]);
+  const unordered: number[] = [];
+  for await (const r of pool.imapUnordered(targets.slowly, [200, 10, 20])) unordered.push(r);
+  assert.is(unordered[unordered.length - 1], 200, 'the slow one comes last');
+  let pulled = 0;
+  function* endless() { for (let i = 0; ; i++) { pulled++; yield i; } }
+  let taken = 0;
+  for await (const r of pool.imap(targets.square, endless())) { if (++taken === 10) break; assert.is(r, (taken - 1) ** 2); }
+  assert.ok(pulled < 100, `pulled ${pulled} items for 10 results`);
+});
+
+test('initializer, maxtasksperchild, close and join', async () => {
+  const pool = new mp.Pool(1, { module, initializer: targets.setPrefix, initargs: ['p'], maxtasksperchild: 2 });
+  const out = await pool.map(targets.withPrefix, [1, 2, 3, 4], { chunksize: 1 });
+  assert.ok(out.every((s) => s.startsWith('p')), 'the initializer ran in every worker');
+  assert.is(new Set(out.map((s) => s.split(':')[1])).size, 2, 'a fresh worker after two tasks');
+  pool.close();
+  await rejects(pool.apply(targets.square, [1]), (e) => /closed/.test((e as Error).message));
+  await pool.join();
+});
+
+test('an AbortSignal drops the tasks that have not started', async () => {
+  await using pool = new mp.Pool(1, { module });
+  const controller = new AbortController();
+  const running = pool.apply(targets.slowly, [100], { signal: controller.signal });
+  const queued = [1, 2, 3, 4].map((x) => pool.apply(targets.square, [x], { signal: controller.signal }));
+  controller.abort(new Error('no longer needed'));
+  const settled = await Promise.allSettled(queued);
+  assert.ok(settled.some((r) => r.status === 'rejected' && /no longer needed/.test(String(r.reason))));
+  assert.is(await running, 100);
+  assert.throws(() => new mp.Pool(0), /at least 1/);
+});
+
+test.run();
