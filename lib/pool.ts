@@ -1,11 +1,13 @@
 // Pool and ThreadPool: worker processes (or threads) that run an exported function on many inputs.
-// The parent hands each task to a chosen worker through that worker's own queue, so it always knows
-// which task a worker holds: when a worker dies mid-task (CPython's pool hangs forever there,
-// gh-66587), that task fails with WorkerDiedError, the tasks queued behind it go to other workers,
-// and a new worker takes its place. Results come back on one shared queue.
+// Workers take tasks from one shared queue, as CPython's do, and each take also records, in the same
+// step, which task that worker now holds (Queue's claim). So when a worker dies mid-task (CPython's
+// pool hangs forever there, gh-66587) that task, and only it, fails with WorkerDiedError, and a new
+// worker takes the dead one's place. The parent keeps the rest of a big input to itself, feeding
+// the queue a few tasks per worker at a time, so an abort can still drop them.
 import { Process } from './process.ts';
 import { Thread } from './threading.ts';
 import { Queue } from './queues.ts';
+import { Array as SharedArrayOf, type SharedArray } from './sharedctypes.ts';
 import { cpuCount } from './context.ts';
 import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
 import { loadTarget, makeSpec, type Target } from './spawn.ts';
@@ -33,24 +35,23 @@ export interface TaskOptions {
 
 type Fn = { module: string; target: string };
 type Job = [id: number, module: string, target: string, calls: unknown[][]];
-type Done = [worker: number, id: number, ok: boolean, payload: unknown, last: boolean];
+type Done = [worker: number, id: number, ok: boolean, payload: unknown];
 
 interface Task { id: number; fn: Fn; calls: unknown[][]; resolve(v: unknown[]): void; reject(e: Error): void; signal?: AbortSignal }
-interface Worker { index: number; runner: Process | Thread; inbox: Queue<Job | null>; held: Task[]; retiring: boolean }
+interface Worker { index: number; runner: Process | Thread }
 
-// A worker holds one task at a time: a second one queued behind a slow task would wait for it while
-// another worker sat idle (Python's workers pull from one shared queue and never do).
-const PREFETCH = 1;
+const IN_QUEUE_PER_WORKER = 4; // tasks on the shared queue at once, per worker
 
-/** The loop every worker runs: take a job from its own queue, run it, report, repeat. */
-export async function poolWorker(index: number, inbox: Queue<Job | null>, done: Queue<Done | -1>, init: Fn | null, initargs: unknown[], maxTasks: number) {
+/** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
+export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
   if (init) {
     const { fn } = await loadTarget({ module: init.module, target: init.target, args: '', name: '', parentPid: 0 });
     await fn(...initargs);
   }
   const loaded = new Map<string, (...args: unknown[]) => unknown>();
-  for (let finished = 1; ; finished++) {
-    const job = await inbox.getAsync();
+  const claim = { words: held.getObj(), index };
+  for (let finished = 1; maxTasks === 0 || finished <= maxTasks; finished++) {
+    const job = await tasks.getAsync({ claim });
     if (job === null) break;
     const [id, module, target, calls] = job;
     try {
@@ -60,12 +61,16 @@ export async function poolWorker(index: number, inbox: Queue<Job | null>, done: 
         loaded.set(`${module}#${target}`, fn);
       }
       const results: unknown[] = [];
-      for (const args of calls) results.push(await fn(...args));
-      await done.putAsync([index, id, true, results, finished === maxTasks]);
+      for (const args of calls) {
+        let r = fn(...args);
+        if (r instanceof Promise) r = await r; // a synchronous function is not made to wait a turn per item
+        results.push(r);
+      }
+      await done.putAsync([index, id, true, results]);
     } catch (e) {
-      await done.putAsync([index, id, false, errorData(e), finished === maxTasks]);
+      await done.putAsync([index, id, false, errorData(e)]);
     }
-    if (finished === maxTasks) break; // retiring: the parent starts a fresh worker
+    Atomics.store(claim.words, index, 0);
   }
 }
 
@@ -105,9 +110,12 @@ export class AsyncResult<T> implements PromiseLike<T> {
 abstract class BasePool implements AsyncDisposable {
   readonly size: number;
   #options: PoolOptions;
+  #tasks = new Queue<Job | null>();
   #done = new Queue<Done | -1>();
+  #held: SharedArray<'i'>; // the task id each worker holds, 0 for none
   #workers: (Worker | null)[] = [];
-  #waiting: Task[] = [];
+  #waiting: Task[] = []; // not yet on the shared queue
+  #out = new Map<number, Task>(); // on the shared queue, or running
   #next = 1;
   #state: 'running' | 'closed' | 'terminated' = 'running';
   #drained: (() => void) | null = null;
@@ -120,11 +128,12 @@ abstract class BasePool implements AsyncDisposable {
     }
     this.size = processes;
     this.#options = options;
+    this.#held = SharedArrayOf('i', processes, { lock: false });
     for (let i = 0; i < processes; i++) this.#start(i);
   }
 
   #busy(): boolean {
-    return this.#waiting.length > 0 || this.#workers.some((w) => w && w.held.length > 0);
+    return this.#waiting.length > 0 || this.#out.size > 0;
   }
 
   protected abstract runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }): Process | Thread;
@@ -135,31 +144,29 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   #start(index: number) {
-    const inbox = new Queue<Job | null>();
     const init = this.#options.initializer ? this.#fn(this.#options.initializer as Target<never[]>) : null;
-    const args: Parameters<typeof poolWorker> = [index, inbox, this.#done, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
-    const runner = this.runner({ target: poolWorker, args, module: import.meta.url });
-    const worker: Worker = { index, runner, inbox, held: [], retiring: false };
+    const args: Parameters<typeof poolWorker> = [index, this.#tasks, this.#done, this.#held, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
+    const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: import.meta.url }) };
     this.#workers[index] = worker;
-    runner.start();
-    runner.join().then(() => this.#ended(worker));
+    worker.runner.start();
+    worker.runner.join().then(() => this.#ended(worker));
   }
 
-  // A worker's process or thread ended: if it still held tasks, the first was running and is lost;
-  // the others never started and go back to the front of the line.
+  // A worker's process or thread ended. If it held a task (it died mid-task), that task fails;
+  // a worker that retired after maxtasksperchild held none. Either way a fresh one takes its place.
   #ended(worker: Worker) {
     if (this.#workers[worker.index] !== worker) return;
     this.#workers[worker.index] = null;
     if (this.#state === 'terminated') return;
-    const running = worker.retiring ? undefined : worker.held[0];
-    const unstarted = worker.held.slice(running ? 1 : 0);
-    if (running) {
+    const id = Atomics.exchange(this.#held.getObj(), worker.index, 0);
+    const task = this.#out.get(id);
+    if (task) {
+      this.#out.delete(id);
       const how = worker.runner instanceof Process ? `exit code ${worker.runner.exitCode}` : 'its thread ended';
-      running.reject(new WorkerDiedError(`A pool worker died (${how}) while it ran this task; the pool replaced it and goes on`));
+      task.reject(new WorkerDiedError(`A pool worker died (${how}) while it ran this task; the pool replaced it and goes on`));
     }
-    this.#waiting.unshift(...unstarted);
-    if (this.#state === 'running' || this.#waiting.length) this.#start(worker.index);
-    this.#pump();
+    if (this.#state === 'running' || this.#busy()) this.#start(worker.index);
+    this.#feed();
   }
 
   #ensureListening() {
@@ -176,28 +183,24 @@ abstract class BasePool implements AsyncDisposable {
     while (this.#state !== 'terminated' && this.#busy()) {
       const message = await this.#done.getAsync();
       if (message === -1) return; // the pool is stopping
-      const [index, id, ok, payload, last] = message;
-      const worker = this.#workers[index];
-      if (worker && last) worker.retiring = true; // after maxtasksperchild: it gets no more
-      const at = worker?.held.findIndex((t) => t.id === id) ?? -1;
-      if (!worker || at < 0) continue;
-      const [task] = worker.held.splice(at, 1);
+      const [index, id, ok, payload] = message;
+      const task = this.#out.get(id);
+      if (!task) continue;
+      this.#out.delete(id);
       if (ok) task.resolve(payload as unknown[]);
       else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
-      this.#pump();
+      this.#feed();
     }
   }
 
-  // Hands waiting tasks to workers with room, least loaded first.
-  #pump() {
-    while (this.#waiting.length) {
-      const free = this.#workers.filter((w): w is Worker => !!w && !w.retiring && w.held.length < PREFETCH).sort((a, b) => a.held.length - b.held.length)[0];
-      if (!free) break;
+  // Moves waiting tasks onto the shared queue, a few per worker at a time.
+  #feed() {
+    while (this.#waiting.length && this.#out.size < this.size * IN_QUEUE_PER_WORKER) {
       const task = this.#waiting.shift()!;
-      free.held.push(task);
-      free.inbox.put([task.id, task.fn.module, task.fn.target, task.calls]);
+      this.#out.set(task.id, task);
+      this.#tasks.put([task.id, task.fn.module, task.fn.target, task.calls]);
     }
-    if (this.#drained && !this.#waiting.length && this.#workers.every((w) => !w || !w.held.length)) this.#drained();
+    if (this.#drained && !this.#busy()) this.#drained();
   }
 
   #submit(fn: Fn, calls: unknown[][], signal?: AbortSignal): Promise<unknown[]> {
@@ -211,7 +214,7 @@ abstract class BasePool implements AsyncDisposable {
         const at = this.#waiting.indexOf(task);
         if (at >= 0) { this.#waiting.splice(at, 1); reject(signal.reason); }
       }, { once: true });
-      this.#pump();
+      this.#feed();
     });
   }
 
@@ -259,7 +262,7 @@ abstract class BasePool implements AsyncDisposable {
     const inFlight: { done: boolean; value?: unknown[]; error?: unknown; promise: Promise<void> }[] = [];
     let exhausted = false;
     const fill = async () => {
-      while (!exhausted && inFlight.length < this.size * PREFETCH) {
+      while (!exhausted && inFlight.length < this.size * 2) {
         const chunk: unknown[][] = [];
         while (chunk.length < chunksize) {
           const next = await source.next();
@@ -300,8 +303,8 @@ abstract class BasePool implements AsyncDisposable {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new Error('Cannot join a pool that is still running: close() or terminate() it first');
     if (this.#state === 'closed') {
-      await new Promise<void>((resolve) => { this.#drained = resolve; this.#pump(); });
-      for (const w of this.#workers) w?.inbox.put(null);
+      await new Promise<void>((resolve) => { this.#drained = resolve; this.#feed(); });
+      for (const w of this.#workers) if (w) this.#tasks.put(null);
       await Promise.all(this.#workers.map((w) => w?.runner.join()));
       this.#state = 'terminated';
     }
@@ -311,13 +314,14 @@ abstract class BasePool implements AsyncDisposable {
   async terminate(): Promise<void> {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
-    const lost = [...this.#waiting, ...this.#workers.flatMap((w) => w?.held ?? [])];
+    const lost = [...this.#waiting, ...this.#out.values()];
     this.#waiting = [];
+    this.#out.clear();
     for (const task of lost) task.reject(new Error('The pool was terminated before this task finished'));
     await Promise.all(this.#workers.map(async (w) => {
       if (!w) return;
       if (w.runner instanceof Process) w.runner.kill();
-      else w.inbox.put(null);
+      else this.#tasks.put(null);
       await w.runner.join(5);
     }));
     if (this.#listening) {

@@ -38,6 +38,15 @@ export interface PutOptions {
   timeout?: number | null; // seconds
 }
 
+export interface GetOptions extends PutOptions {
+  /**
+   * Records which item was taken, in the same step that takes it: item[0] (an item that is an array
+   * starting with a number) is stored at words[index]. A pool uses it to know what a worker held if
+   * that worker dies.
+   */
+  claim?: { words: Int32Array; index: number };
+}
+
 export class Queue<T = unknown> {
   readonly #state: State;
   readonly #w: Int32Array;
@@ -115,7 +124,7 @@ export class Queue<T = unknown> {
     }
   }
 
-  *#get(block: boolean, timeout?: number | null): Waiting<T> {
+  *#get(block: boolean, timeout?: number | null, claim?: GetOptions['claim']): Waiting<T> {
     checkTimeout(timeout);
     const w = this.#w, end = deadline(timeout);
     for (;;) {
@@ -129,9 +138,14 @@ export class Queue<T = unknown> {
         w[USED] -= 4 + size;
         w[COUNT]--;
         Atomics.add(w, GETS, 1);
+        let item: unknown;
+        if (claim) {
+          item = length >= BIG ? fromSegment(body) : loads(body);
+          Atomics.store(claim.words, claim.index, Array.isArray(item) && typeof item[0] === 'number' ? item[0] : 0);
+        }
         this.#lock.release();
         if (Atomics.load(w, PUT_WAITERS) > 0) futexWake(this.#at(GETS), ALL);
-        return (length >= BIG ? fromSegment(body) : loads(body)) as T;
+        return (claim ? item : length >= BIG ? fromSegment(body) : loads(body)) as T;
       }
       const seen = w[PUTS];
       this.#lock.release();
@@ -153,12 +167,12 @@ export class Queue<T = unknown> {
   }
 
   /** Waits (by default) for an item and removes it; throws Empty if there is none. */
-  get({ block = true, timeout }: PutOptions = {}): T {
-    return runBlocking(this.#get(block, timeout));
+  get({ block = true, timeout, claim }: GetOptions = {}): T {
+    return runBlocking(this.#get(block, timeout, claim));
   }
 
-  getAsync({ block = true, timeout }: PutOptions = {}): Promise<T> {
-    return runAsync(this.#get(block, timeout));
+  getAsync({ block = true, timeout, claim }: GetOptions = {}): Promise<T> {
+    return runAsync(this.#get(block, timeout, claim));
   }
 
   putNowait(item: T): void { this.put(item, { block: false }); }

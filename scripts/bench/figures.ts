@@ -60,6 +60,21 @@ export async function appendAll(list: mp.ListProxy<number>, n: number, inFlight:
   ends[0] = now();
 }
 
+export function drain(queue: mp.Queue<number>, n: number, ready: mp.Semaphore, ends: mp.SharedArray<'d'>) {
+  ready.release();
+  for (let i = 0; i < n; i++) queue.get();
+  ends[0] = now();
+}
+
+export function identity<T>(x: T): T {
+  return x;
+}
+
+export function peakAndPid(): [number, number] {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // long enough for both workers to take one
+  return [process.pid, status('VmHWM')];
+}
+
 export function ownPeak(out: mp.SharedValue<'d'>) {
   out.value = status('VmHWM');
 }
@@ -140,7 +155,22 @@ let bareArgs: string[] = [];
 // --- the figures: each returns the cost of one operation ---------------------------------------
 
 type Measure = (n: number) => Promise<number> | number;
-interface Figure { count: number; mpkit: Measure; floor?: Measure }
+interface Figure { count: number; mpkit: Measure; floor?: Measure; peers?: Record<string, Measure> }
+
+/** Per task, for n trivial tasks submitted at once to a thread pool library with 2 threads. */
+async function peerTasks(name: 'piscina' | 'tinypool', n: number): Promise<number> {
+  const worker = join(dirname(empty), 'identity.mjs');
+  writeFileSync(worker, 'export default (x) => x;\n');
+  const pool = name === 'piscina'
+    ? new (await import('piscina')).Piscina({ filename: worker, minThreads: 2, maxThreads: 2 })
+    : new (await import('tinypool')).Tinypool({ filename: worker, minThreads: 2, maxThreads: 2 });
+  await Promise.all(Array.from({ length: 100 }, (_, i) => pool.run(i))); // threads up and warm
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => pool.run(i)));
+  const us = ((performance.now() - t0) / n) * 1000;
+  await pool.destroy();
+  return us;
+}
 
 async function twoProcesses(n: number, target: typeof increment | typeof rawIncrement, cell: mp.SharedValue<'i'> | mp.SharedArray<'i'>) {
   const ready = new mp.Semaphore(0), go = new mp.Event(), ends = mp.Array('d', 2, { lock: false });
@@ -227,6 +257,49 @@ const FIGURES: Record<string, Figure> = {
     count: 200_000,
     mpkit: (n) => managerAppends(n, 1000),
   },
+  queue_msg_us: {
+    count: 100_000,
+    async mpkit(n) {
+      const queue = new mp.Queue<number>(), ready = new mp.Semaphore(0), ends = mp.Array('d', 1, { lock: false });
+      const child = new mp.Process({ target: drain, args: [queue, n, ready, ends] });
+      child.start();
+      await ready.acquireAsync({ timeout: 60 });
+      const t0 = now();
+      for (let i = 0; i < n; i++) queue.put(i);
+      await child.join();
+      return ((ends[0] - t0) / n) * 1000;
+    },
+  },
+  pool_map_small_us: {
+    count: 200_000,
+    async mpkit(n) {
+      await using pool = new mp.Pool(2);
+      await pool.map(identity, Array.from({ length: 100 }, (_, i) => i)); // workers up and warm
+      const items = Array.from({ length: n }, (_, i) => i);
+      const t0 = performance.now();
+      await pool.map(identity, items);
+      return ((performance.now() - t0) / n) * 1000;
+    },
+  },
+  pool_apply_async_us: {
+    count: 20_000,
+    async mpkit(n) {
+      await using pool = new mp.Pool(2);
+      await pool.map(identity, Array.from({ length: 100 }, (_, i) => i));
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: n }, (_, i) => pool.applyAsync(identity, [i])));
+      return ((performance.now() - t0) / n) * 1000;
+    },
+    peers: { piscina: (n) => peerTasks('piscina', n), tinypool: (n) => peerTasks('tinypool', n) },
+  },
+  rss_pool2_mb: {
+    count: 1,
+    async mpkit() {
+      await using pool = new mp.Pool(2);
+      const peaks = new Map(await pool.map(peakAndPid, Array.from({ length: 6 }, () => undefined), { chunksize: 1 }));
+      return [...peaks.values()].reduce((a, b) => a + b, 0);
+    },
+  },
   rss_manager_mb: {
     count: 1,
     async mpkit() {
@@ -278,7 +351,7 @@ async function main() {
     const sorted = [...runs].sort((a, b) => a - b);
     return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
   };
-  const figures: Record<string, unknown> = {}, floors: Record<string, unknown> = {};
+  const figures: Record<string, unknown> = {}, floors: Record<string, unknown> = {}, peers: Record<string, Record<string, unknown>> = {};
   for (const [name, figure] of Object.entries(FIGURES)) {
     if (only && !only.includes(name)) continue;
     const n = figure.count > 10 ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
@@ -289,9 +362,19 @@ async function main() {
     }
     figures[name] = stats(runs);
     if (figure.floor) floors[name] = stats(floorRuns);
+    for (const [peer, measure] of Object.entries(figure.peers ?? {})) {
+      // A peer that does not run on this runtime is reported as missing, not as a failure of ours.
+      try {
+        const peerRuns: number[] = [];
+        for (let r = 0; r < repeats; r++) peerRuns.push(await measure(n));
+        (peers[name] ??= {})[peer] = stats(peerRuns);
+      } catch (e) {
+        (peers[name] ??= {})[peer] = { error: (e as Error).message.split('\n')[0] };
+      }
+    }
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ runtime, version, figures, floors }));
+  console.log(JSON.stringify({ runtime, version, figures, floors, peers }));
 }
 
 if (mp.isMain(import.meta)) await main();
