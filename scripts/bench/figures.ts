@@ -337,6 +337,12 @@ export function waitFor(event: mp.Event) {
   event.wait(60);
 }
 
+function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mpkit-bench-'));
   empty = join(dir, 'empty.mjs');
@@ -366,7 +372,7 @@ async function main() {
       // A peer that does not run on this runtime is reported as missing, not as a failure of ours.
       try {
         const peerRuns: number[] = [];
-        for (let r = 0; r < repeats; r++) peerRuns.push(await measure(n));
+        for (let r = 0; r < repeats; r++) peerRuns.push(await within(Promise.resolve(measure(n)), 60_000, `${peer} did not finish in 60 s on ${runtime}`));
         (peers[name] ??= {})[peer] = stats(peerRuns);
       } catch (e) {
         (peers[name] ??= {})[peer] = { error: (e as Error).message.split('\n')[0] };
