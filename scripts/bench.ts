@@ -121,7 +121,7 @@ if (write) {
   await fs.writeFile(path.join(root, 'docs', 'performance.md'), `# Performance
 
 Written by \`npm run bench\`; do not edit by hand. Every figure is a cost per operation (lower is
-better): the median of ${quick ? 3 : 5} repeats, with the fastest and slowest. CPython's figures come from
+better): the median of ${quick ? 3 : 5} repeats${quick ? " (a quick run: a tenth of the counts)" : ""}, with the fastest and slowest. CPython's figures come from
 \`scripts/bench/reference.py\`, run in the same benchmark run on the same machine, so the ratios
 hold even where the absolute times drift. The floor is the same work with nothing of mpkit's in
 the way: a bare compare-and-swap for a lock, a bare runtime start for a process, a bare \`Worker\`
