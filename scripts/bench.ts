@@ -132,6 +132,19 @@ Measured on ${machine}, ${when}, with CPython ${cpython?.python ?? '(not measure
 ${table}
 
 ![mpkit's time as a multiple of CPython's, per figure and runtime (log scale; left of the line is faster)](performance.svg)
+
+The chart is drawn by the benchmark itself, as SVG, with no service involved:
+
+\`\`\`ts
+import { readFileSync } from 'node:fs';
+
+const svg = readFileSync('performance.svg', 'utf8');
+console.log(svg.startsWith('<svg'), svg.includes('log scale'));
+\`\`\`
+
+\`\`\`output
+true true
+\`\`\`
 `);
   const readme = path.join(root, 'README.md');
   const text = await fs.readFile(readme, 'utf8');
