@@ -62,3 +62,9 @@ export async function runAsync<T>(waiting: Waiting<T>): Promise<T> {
 export class TimeoutError extends Error {
   name = 'TimeoutError';
 }
+
+/** What hold() returns: Python's `with lock:` as `using _ = lock.hold()`, or a TimeoutError. */
+export function holding(acquired: boolean, release: () => void, what: string): Disposable {
+  if (!acquired) throw new TimeoutError(`Timed out waiting for the ${what}`);
+  return { [Symbol.dispose]: release };
+}

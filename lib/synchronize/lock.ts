@@ -7,7 +7,7 @@
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake, kernelThreadId } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
-import { TimeoutError, checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
+import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
 
 const STATE = 0, COUNT = 3; // the words of a lock used; COUNT is RLock's depth
 const FREE = 0, WAITERS = 1 << 31; // WAITERS is the sign bit: an Int32 word reads it as negative
@@ -119,8 +119,7 @@ export class Lock implements Disposable {
 
   /** `using _ = lock.hold()` is Python's `with lock:`. */
   hold(options?: AcquireOptions): Disposable {
-    if (!this.acquire(options)) throw new TimeoutError('Timed out waiting for the lock');
-    return { [Symbol.dispose]: () => this.release() };
+    return holding(this.acquire(options), () => this.release(), 'lock');
   }
 
   [Symbol.dispose]() {
@@ -199,8 +198,7 @@ export class RLock implements Disposable {
   }
 
   hold(options?: AcquireOptions): Disposable {
-    if (!this.acquire(options)) throw new TimeoutError('Timed out waiting for the lock');
-    return { [Symbol.dispose]: () => this.release() };
+    return holding(this.acquire(options), () => this.release(), 'lock');
   }
 
   [Symbol.dispose]() {

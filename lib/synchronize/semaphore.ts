@@ -3,7 +3,7 @@
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
-import { TimeoutError, checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
+import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
 import type { AcquireOptions } from './lock.ts';
 
 const VALUE = 0, WAITERS = 1, BOUND = 2; // BOUND is 0 for an unbounded semaphore
@@ -90,8 +90,7 @@ export class Semaphore implements Disposable {
   }
 
   hold(options?: AcquireOptions): Disposable {
-    if (!this.acquire(options)) throw new TimeoutError('Timed out waiting for the semaphore');
-    return { [Symbol.dispose]: () => this.release() };
+    return holding(this.acquire(options), () => this.release(), 'semaphore');
   }
 
   [Symbol.dispose]() {
