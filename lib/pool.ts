@@ -34,26 +34,45 @@ export interface TaskOptions {
 }
 
 type Fn = { module: string; target: string };
-type Job = [id: number, module: string, target: string, calls: unknown[][]];
+// A task's inputs: argument lists (spread: starmap, apply), or single items (map), which then need
+// no array each, in memory or on the wire.
+type Job = [id: number, module: string, target: string, spread: boolean, inputs: unknown[]];
 type Done = [worker: number, id: number, ok: boolean, payload: unknown];
 
-interface Task { id: number; fn: Fn; calls: unknown[][]; resolve(v: unknown[]): void; reject(e: Error): void; signal?: AbortSignal }
+interface Task { id: number; fn: Fn; spread: boolean; inputs: unknown[]; resolve(v: unknown[]): void; reject(e: Error): void; dropped?: boolean }
 interface Worker { index: number; runner: Process | Thread }
 
-const IN_QUEUE_PER_WORKER = 4; // tasks on the shared queue at once, per worker
+// Tasks out (on the shared queue or running) per worker: the parent tops the queue up to HIGH once
+// it falls to LOW, in one put, so the workers are woken once per batch and not once per task.
+const HIGH_PER_WORKER = 8, LOW_PER_WORKER = 4;
+
+// So that an abort can still drop a task that is already on the shared queue, each task has a word
+// in shared memory, its id's slot: whoever swaps it from 0 first decides. The worker writes -id
+// (started: too late to drop), the parent writes id (dropped: the worker skips it and says so).
+// Far fewer tasks are ever out than there are slots, so two never share one.
+const SLOTS = 4096;
+const slotOf = (id: number) => id & (SLOTS - 1);
 
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
-export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
+export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, marks: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
   if (init) {
     const { fn } = await loadTarget({ module: init.module, target: init.target, args: '', name: '', parentPid: 0 });
     await fn(...initargs);
   }
   const loaded = new Map<string, (...args: unknown[]) => unknown>();
-  const claim = { words: held.getObj(), index };
+  const claim = { words: held.getObj(), index }, slots = marks.getObj();
   for (let finished = 1; maxTasks === 0 || finished <= maxTasks; finished++) {
     const job = await tasks.getAsync({ claim });
     if (job === null) break;
-    const [id, module, target, calls] = job;
+    const [id, module, target, spread, inputs] = job;
+    const mark = Atomics.compareExchange(slots, slotOf(id), 0, -id);
+    if (mark === id) { // dropped by an abort before it started
+      Atomics.store(slots, slotOf(id), 0);
+      await done.putAsync([index, id, false, null]);
+      Atomics.store(claim.words, index, 0);
+      finished--;
+      continue;
+    }
     try {
       let fn = loaded.get(`${module}#${target}`);
       if (!fn) {
@@ -61,8 +80,8 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
         loaded.set(`${module}#${target}`, fn);
       }
       const results: unknown[] = [];
-      for (const args of calls) {
-        let r = fn(...args);
+      for (const input of inputs) {
+        let r = spread ? fn(...input as unknown[]) : fn(input);
         if (r instanceof Promise) r = await r; // a synchronous function is not made to wait a turn per item
         results.push(r);
       }
@@ -70,6 +89,7 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
     } catch (e) {
       await done.putAsync([index, id, false, errorData(e)]);
     }
+    Atomics.compareExchange(slots, slotOf(id), -id, 0);
     Atomics.store(claim.words, index, 0);
   }
 }
@@ -113,8 +133,10 @@ abstract class BasePool implements AsyncDisposable {
   #tasks = new Queue<Job | null>();
   #done = new Queue<Done | -1>();
   #held: SharedArray<'i'>; // the task id each worker holds, 0 for none
+  #marks = SharedArrayOf('i', SLOTS, { lock: false }); // see SLOTS
   #workers: (Worker | null)[] = [];
-  #waiting: Task[] = []; // not yet on the shared queue
+  #waiting: Task[] = []; // not yet on the shared queue: those from #first on
+  #first = 0; // a moving start, as shift() on a long backlog costs its length each time
   #out = new Map<number, Task>(); // on the shared queue, or running
   #next = 1;
   #state: 'running' | 'closed' | 'terminated' = 'running';
@@ -133,7 +155,7 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   #busy(): boolean {
-    return this.#waiting.length > 0 || this.#out.size > 0;
+    return this.#waiting.length > this.#first || this.#out.size > 0;
   }
 
   protected abstract runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }): Process | Thread;
@@ -145,7 +167,7 @@ abstract class BasePool implements AsyncDisposable {
 
   #start(index: number) {
     const init = this.#options.initializer ? this.#fn(this.#options.initializer as Target<never[]>) : null;
-    const args: Parameters<typeof poolWorker> = [index, this.#tasks, this.#done, this.#held, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
+    const args: Parameters<typeof poolWorker> = [index, this.#tasks, this.#done, this.#held, this.#marks, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
     const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: import.meta.url }) };
     this.#workers[index] = worker;
     worker.runner.start();
@@ -159,6 +181,8 @@ abstract class BasePool implements AsyncDisposable {
     this.#workers[worker.index] = null;
     if (this.#state === 'terminated') return;
     const id = Atomics.exchange(this.#held.getObj(), worker.index, 0);
+    const slots = this.#marks.getObj();
+    if (id && Math.abs(Atomics.load(slots, slotOf(id))) === id) Atomics.store(slots, slotOf(id), 0);
     const task = this.#out.get(id);
     if (task) {
       this.#out.delete(id);
@@ -187,48 +211,68 @@ abstract class BasePool implements AsyncDisposable {
       const task = this.#out.get(id);
       if (!task) continue;
       this.#out.delete(id);
+      if (task.dropped) { this.#feed(); continue; } // its promise already rejected when it was dropped
       if (ok) task.resolve(payload as unknown[]);
       else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
       this.#feed();
     }
   }
 
-  // Moves waiting tasks onto the shared queue, a few per worker at a time.
+  // Moves waiting tasks onto the shared queue, a batch at a time (see HIGH_PER_WORKER).
   #feed() {
-    while (this.#waiting.length && this.#out.size < this.size * IN_QUEUE_PER_WORKER) {
-      const task = this.#waiting.shift()!;
-      this.#out.set(task.id, task);
-      this.#tasks.put([task.id, task.fn.module, task.fn.target, task.calls]);
+    if (this.#first < this.#waiting.length && this.#out.size <= this.size * LOW_PER_WORKER) {
+      const jobs: Job[] = [];
+      while (this.#first < this.#waiting.length && this.#out.size < this.size * HIGH_PER_WORKER) {
+        const task = this.#waiting[this.#first++];
+        if (task.dropped) continue;
+        this.#out.set(task.id, task);
+        jobs.push([task.id, task.fn.module, task.fn.target, task.spread, task.inputs]);
+      }
+      this.#tasks.putMany(jobs);
+    }
+    if (this.#first > 1024 && this.#first * 2 > this.#waiting.length) {
+      this.#waiting.splice(0, this.#first);
+      this.#first = 0;
     }
     if (this.#drained && !this.#busy()) this.#drained();
   }
 
-  #submit(fn: Fn, calls: unknown[][], signal?: AbortSignal): Promise<unknown[]> {
+  #submit(fn: Fn, spread: boolean, inputs: unknown[], signal?: AbortSignal): Promise<unknown[]> {
     if (this.#state !== 'running') return Promise.reject(new Error(`Cannot add tasks to a pool that is ${this.#state}`));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const task: Task = { id: this.#next++, fn, calls, resolve, reject, signal };
+      const task: Task = { id: this.#next++, fn, spread, inputs, resolve, reject };
       this.#waiting.push(task);
       this.#ensureListening();
-      signal?.addEventListener('abort', () => {
-        const at = this.#waiting.indexOf(task);
-        if (at >= 0) { this.#waiting.splice(at, 1); reject(signal.reason); }
-      }, { once: true });
+      if (signal) {
+        const abort = () => {
+          if (task.dropped || this.#state === 'terminated') return;
+          // On the shared queue: dropped only if no worker has started it (see SLOTS).
+          if (this.#out.has(task.id) && Atomics.compareExchange(this.#marks.getObj(), slotOf(task.id), 0, task.id) !== 0) return;
+          task.dropped = true;
+          reject(signal.reason);
+          this.#feed();
+        };
+        signal.addEventListener('abort', abort, { once: true });
+        const settled = () => signal.removeEventListener('abort', abort);
+        task.resolve = (v) => { settled(); resolve(v); };
+        task.reject = (e) => { settled(); reject(e); };
+      }
       this.#feed();
     });
   }
 
-  #chunks(items: unknown[][], chunksize?: number): unknown[][][] {
+  #chunks(items: unknown[], chunksize?: number): unknown[][] {
     const size = chunksize ?? Math.max(1, Math.ceil(items.length / (this.size * 4)));
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
-    const out: unknown[][][] = [];
+    const out: unknown[][] = [];
     for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
     return out;
   }
 
   /** fn(...args) in a worker. */
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): Promise<Awaited<R>> {
-    const [result] = await this.#submit(this.#fn(fn as Target<never[]>), [args], options.signal);
+    const [result] = await this.#submit(this.#fn(fn as Target<never[]>), true, [args], options.signal);
     return result as Awaited<R>;
   }
 
@@ -237,14 +281,20 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   /** fn applied to every item, in chunks spread over the workers; resolves with the results in order. */
-  async starmap<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}): Promise<Awaited<R>[]> {
-    const target = this.#fn(fn as Target<never[]>);
-    const parts = await Promise.all(this.#chunks([...items], chunksize).map((chunk) => this.#submit(target, chunk, signal)));
-    return parts.flat() as Awaited<R>[];
+  starmap<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, options: TaskOptions & { chunksize?: number } = {}): Promise<Awaited<R>[]> {
+    return this.#map(fn as Target<never[]>, true, items, options) as Promise<Awaited<R>[]>;
   }
 
   map<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } = {}): Promise<Awaited<R>[]> {
-    return this.starmap(fn, Array.from(items, (x) => [x] as [T]), options);
+    return this.#map(fn as Target<never[]>, false, items, options) as Promise<Awaited<R>[]>;
+  }
+
+  async #map(fn: Target<never[]>, spread: boolean, items: Iterable<unknown>, { chunksize, signal }: TaskOptions & { chunksize?: number }): Promise<unknown[]> {
+    const target = this.#fn(fn);
+    const parts = await Promise.all(this.#chunks(Array.isArray(items) ? items : [...items], chunksize).map((chunk) => this.#submit(target, spread, chunk, signal)));
+    const out: unknown[] = [];
+    for (const part of parts) for (const v of part) out.push(v);
+    return out;
   }
 
   mapAsync<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } = {}): AsyncResult<Awaited<R>[]> {
@@ -263,15 +313,15 @@ abstract class BasePool implements AsyncDisposable {
     let exhausted = false;
     const fill = async () => {
       while (!exhausted && inFlight.length < this.size * 2) {
-        const chunk: unknown[][] = [];
+        const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
           const next = await source.next();
           if (next.done) { exhausted = true; break; }
-          chunk.push([next.value]);
+          chunk.push(next.value);
         }
         if (!chunk.length) break;
         const slot: (typeof inFlight)[number] = { done: false, promise: Promise.resolve() };
-        slot.promise = this.#submit(target, chunk, signal).then((v) => { slot.value = v; }, (e) => { slot.error = e; }).finally(() => { slot.done = true; });
+        slot.promise = this.#submit(target, false, chunk, signal).then((v) => { slot.value = v; }, (e) => { slot.error = e; }).finally(() => { slot.done = true; });
         inFlight.push(slot);
       }
     };
@@ -314,8 +364,9 @@ abstract class BasePool implements AsyncDisposable {
   async terminate(): Promise<void> {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
-    const lost = [...this.#waiting, ...this.#out.values()];
+    const lost = [...this.#waiting.slice(this.#first).filter((t) => !t.dropped), ...this.#out.values()];
     this.#waiting = [];
+    this.#first = 0;
     this.#out.clear();
     for (const task of lost) task.reject(new Error('The pool was terminated before this task finished'));
     await Promise.all(this.#workers.map(async (w) => {

@@ -24,25 +24,56 @@ function isReducible(v: unknown): v is Reducible {
   return typeof v === 'object' && v !== null && REDUCE in v;
 }
 
+// Both walks leave alone what holds nothing of mpkit's: reduce copies only the arrays and objects
+// on the way to a reducible, and revive works in place on what msgpack just built. A chunk of
+// 100,000 numbers then costs one pass and no garbage.
 export function reduce(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
   if (isReducible(value)) return value[REDUCE]();
-  if (Array.isArray(value)) return value.map(reduce);
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reduce(v)]));
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (typeof v !== 'object' || v === null) continue;
+      const r = reduce(v);
+      if (r !== v) (copy ??= value.slice())[i] = r;
+    }
+    return copy ?? value;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    let copy: Record<string, unknown> | null = null;
+    for (const k in value) {
+      const v = (value as Record<string, unknown>)[k];
+      if (typeof v !== 'object' || v === null) continue;
+      const r = reduce(v);
+      if (r !== v) (copy ??= { ...value })[k] = r;
+    }
+    return copy ?? value;
   }
   return value;
 }
 
 export function revive(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revive);
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (typeof v === 'object' && v !== null) value[i] = revive(v);
+    }
+    return value;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
     const { $mpkit, state } = value as Partial<Reduced>;
     if (typeof $mpkit === 'string') {
       const fn = revivers.get($mpkit);
       if (!fn) throw new TypeError(`Cannot revive a ${$mpkit} here: import 'mpkit' in the child before using it`);
       return fn(state as never);
     }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
+    const record = value as Record<string, unknown>;
+    for (const k in record) {
+      const v = record[k];
+      if (typeof v === 'object' && v !== null) record[k] = revive(v);
+    }
   }
   return value;
 }

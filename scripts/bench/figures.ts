@@ -381,6 +381,8 @@ async function main() {
   }
   rmSync(dir, { recursive: true, force: true });
   console.log(JSON.stringify({ runtime, version, figures, floors, peers }));
+  // A peer that hung (tinypool on Deno) still holds its threads; the figures are out, so end here.
+  process.exit(0);
 }
 
 if (mp.isMain(import.meta)) await main();

@@ -36,6 +36,20 @@ test('bounds, timeouts, Empty and Full, joinable counts', () => {
   assert.throws(() => new mp.Queue(-1), /maxsize/);
 });
 
+test('putMany puts in order, waits for room like put, and on Full keeps the items that fit', async () => {
+  const q = new mp.Queue<number | null>(4); // smaller than the batch: the child's gets make room
+  const out = mp.Value('d', 0);
+  const p = new mp.Process({ target: targets.consume, args: [q, out], module });
+  p.start();
+  q.putMany(Array.from({ length: 100 }, (_, i) => i + 1));
+  q.putMany([null]);
+  await p.join(30);
+  assert.is(out.value, 5050);
+  const small = new mp.Queue<string>(2);
+  assert.throws(() => small.putMany(['a', 'b', 'c'], { timeout: 0.02 }), (e: unknown) => e instanceof mp.Full && /2 of 3/.test((e as Error).message));
+  assert.equal([small.get(), small.get(), small.qsize()], ['a', 'b', 0]);
+});
+
 test('an item bigger than the ring travels in its own segment, and nothing is left behind', async () => {
   const q = new mp.Queue<number[]>(0, { capacity: 4096 });
   const p = new mp.Process({ target: targets.sendBig, args: [q], module });
