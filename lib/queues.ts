@@ -7,7 +7,7 @@ import { futexWake } from './platform/linux.ts';
 import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
 import { Lock } from './synchronize.ts';
 import { SharedMemory } from './shared_memory.ts';
-import { checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from './waiting.ts';
+import { checkTimeout, deadline, runAsync, runBlocking, slice, spin, type Waiting } from './waiting.ts';
 
 export class Empty extends Error {
   name = 'Empty';
@@ -122,6 +122,7 @@ export class Queue<T = unknown> {
       if (next > from && Atomics.load(w, GET_WAITERS) > 0) futexWake(this.#at(PUTS), next - from);
       if (next === records.length) return;
       if (!block || performance.now() >= end) throw new Full(next ? `The queue is full: ${next} of ${records.length} items were put` : undefined);
+      if (spin(w, GETS, seen, end)) continue;
       Atomics.add(w, PUT_WAITERS, 1);
       try { yield { address: this.#at(GETS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, PUT_WAITERS, 1); }
     }
@@ -153,6 +154,7 @@ export class Queue<T = unknown> {
       const seen = w[PUTS];
       this.#lock.release();
       if (!block || performance.now() >= end) throw new Empty();
+      if (spin(w, PUTS, seen, end)) continue;
       Atomics.add(w, GET_WAITERS, 1);
       try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
     }
@@ -200,6 +202,7 @@ export class Queue<T = unknown> {
       const seen = Atomics.load(w, PUTS);
       if (Atomics.load(w, COUNT) > 0) return true;
       if (Atomics.load(w, CLOSED) || performance.now() >= end) return false; // closed: nothing more will come
+      if (spin(w, PUTS, seen, end)) continue;
       Atomics.add(w, GET_WAITERS, 1);
       try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
     }

@@ -7,7 +7,7 @@
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake, kernelThreadId } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
-import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
+import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, spin, type Waiting } from '../waiting.ts';
 
 const STATE = 0, COUNT = 3; // the words of a lock used; COUNT is RLock's depth
 const FREE = 0, WAITERS = 1 << 31; // WAITERS is the sign bit: an Int32 word reads it as negative
@@ -79,6 +79,8 @@ export class Lock implements Disposable {
         if (Atomics.compareExchange(w, STATE, FREE, me | WAITERS) === FREE) return true;
         continue;
       }
+      // Held by a thread that will likely let go soon: watch before sleeping (waiting.ts: spin).
+      if (!(seen & WAITERS) && spin(w, STATE, seen, end)) continue;
       if (!(seen & WAITERS) && Atomics.compareExchange(w, STATE, seen, seen | WAITERS) !== seen) continue;
       if (performance.now() >= end) return false;
       const timedOut = yield { address: this.#address, expected: seen | WAITERS, ms: slice(end, CHECK_OWNER_MS) };

@@ -3,7 +3,7 @@
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
-import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
+import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, spin, type Waiting } from '../waiting.ts';
 import type { AcquireOptions } from './lock.ts';
 
 const VALUE = 0, WAITERS = 1, BOUND = 2; // BOUND is 0 for an unbounded semaphore
@@ -51,6 +51,7 @@ export class Semaphore implements Disposable {
     const end = deadline(timeout);
     for (;;) {
       if (performance.now() >= end) return false;
+      if (spin(this.#words, VALUE, 0, end)) { if (this.#take()) return true; continue; }
       Atomics.add(this.#words, WAITERS, 1);
       try {
         yield { address: this.#address, expected: 0, ms: slice(end) };
