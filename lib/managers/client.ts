@@ -4,6 +4,7 @@
 import { connect, describe, type Address, type SocketConnection } from '../connection.ts';
 import { rethrown, type RemoteErrorData } from '../remote.ts';
 import { decode, encode, type Op, type RefHandlers } from './wire.ts';
+import { Lane, type LaneOffer } from './lanes.ts';
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
@@ -14,6 +15,7 @@ export class Client {
   readonly address: Address;
   readonly key: Uint8Array;
   #conn: SocketConnection | null = null;
+  #lane: Lane | null = null;
   #connecting: Promise<SocketConnection> | null = null;
   #queued: Uint8Array[] = [];
   #seq = 0;
@@ -28,35 +30,59 @@ export class Client {
   }
 
   #open(): Promise<SocketConnection> {
-    this.#connecting ??= connect(this.address, this.key).then((conn) => {
-      this.#conn = conn;
-      for (const frame of this.#queued.splice(0)) conn.sendBytes(frame);
+    this.#connecting ??= connect(this.address, this.key).then(async (conn) => {
       this.#read(conn);
+      // On this machine (a Unix socket), requests and replies then go through shared memory.
+      if (typeof this.address === 'string') {
+        const offer = await this.#ask(conn, 'lanes') as LaneOffer;
+        this.#lane = new Lane(offer, (frame) => this.#deliver(frame), () => this.#waiting.size > 0);
+      }
+      this.#conn = conn;
+      for (const frame of this.#queued.splice(0)) this.#send(frame);
       return conn;
-    }, (e) => {
+    }).catch((e) => {
       this.#fail(e);
       throw e;
     });
     return this.#connecting;
   }
 
+  #ask(conn: SocketConnection, op: Op): Promise<unknown> {
+    const seq = ++this.#seq;
+    const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
+    conn.sendBytes(encode([seq, op], this.refs));
+    return reply;
+  }
+
+  #send(frame: Uint8Array) {
+    try {
+      if (this.#lane) this.#lane.send(frame);
+      else this.#conn!.sendBytes(frame);
+    } catch (e) {
+      this.#fail(e as Error);
+    }
+  }
+
   #read(conn: SocketConnection) {
-    conn.onFrames((frame) => {
-      let seq: number, tag: string, value: unknown;
-      try {
-        [seq, tag, value] = decode(frame, this.refs) as [number, string, unknown];
-      } catch (e) {
-        conn.close();
-        this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} sent a reply that cannot be read`, { cause: e }));
-        return;
-      }
-      const waiter = this.#waiting.get(seq);
-      this.#waiting.delete(seq);
-      if (tag === '#RETURN') waiter?.resolve(value);
-      else waiter?.reject(rethrown(value as RemoteErrorData, 'the manager server'));
-    }, (e) => {
+    conn.onFrames((frame) => this.#deliver(frame), (e) => {
+      this.#lane?.close();
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} is gone (it shut down, or its process died): start it again to go on`, { cause: e }));
     });
+  }
+
+  #deliver(frame: Uint8Array) {
+    let seq: number, tag: string, value: unknown;
+    try {
+      [seq, tag, value] = decode(frame, this.refs) as [number, string, unknown];
+    } catch (e) {
+      this.#conn?.close();
+      this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} sent a reply that cannot be read`, { cause: e }));
+      return;
+    }
+    const waiter = this.#waiting.get(seq);
+    this.#waiting.delete(seq);
+    if (tag === '#RETURN') waiter?.resolve(value);
+    else waiter?.reject(rethrown(value as RemoteErrorData, 'the manager server'));
   }
 
   #fail(e: Error) {
@@ -72,7 +98,7 @@ export class Client {
     const frame = encode([seq, op, ...operands], this.refs);
     const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
     if (this.#conn) {
-      try { this.#conn.sendBytes(frame); } catch (e) { this.#fail(e as Error); }
+      this.#send(frame);
     } else {
       this.#queued.push(frame);
       this.#open().catch(() => { /* reported through the waiting calls */ });
@@ -86,6 +112,7 @@ export class Client {
   }
 
   close() {
+    this.#lane?.close();
     this.#conn?.close();
     this.#fail(new ManagerGoneError(`The connection to the manager at ${describe(this.address)} was closed by this process`));
   }

@@ -6,6 +6,7 @@ import { listen, type Address, type SocketConnection } from '../connection.ts';
 import { Caller, withCaller } from './caller.ts';
 import { Ref, decode, encode, type RefHandlers, type Reply } from './wire.ts';
 import { errorData } from '../remote.ts';
+import { LaneHub } from './lanes.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- factories take whatever the proxy's create passes
 export type Factory = ((...args: any[]) => object) | (new (...args: any[]) => object);
@@ -33,6 +34,7 @@ export class Server {
   #next = 1;
   #net: NetServer | null = null;
   #clients = new Set<SocketConnection>();
+  #hub = new LaneHub();
   #stopped!: Promise<void>;
   #stop!: () => void;
   readonly #refs: RefHandlers = {
@@ -78,14 +80,24 @@ export class Server {
   #serve(conn: SocketConnection) {
     const who = new Caller();
     this.#clients.add(conn);
-    const reply = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
+    let lane: ReturnType<LaneHub['open']> | null = null;
+    const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
+    const byLane = (message: Reply) => {
+      if (conn.closed) return;
+      const bytes = encode(message, this.#refs);
+      if (!lane!.reply(bytes)) conn.sendBytes(bytes);
+    };
     const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
-    conn.onFrames((frame) => {
+    const handle = (frame: Uint8Array, reply: (message: Reply) => void) => {
       if (conn.closed) return;
       let request: unknown;
       try { request = decode(frame, this.#refs); } catch { return cutOff(); }
       if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') return cutOff();
       const [seq, op, ...operands] = request as [number, string, ...unknown[]];
+      if (op === 'lanes') { // a client on this machine asks for the shared-memory path (lanes.ts)
+        lane ??= this.#hub.open((f) => handle(f, byLane));
+        return reply([seq, '#RETURN', lane.offer]);
+      }
       try {
         const result = withCaller(who, () => this.#run(op, operands));
         if (result instanceof Promise) result.then((v) => reply([seq, '#RETURN', v]), (e) => reply([seq, '#ERROR', errorData(e)]));
@@ -94,8 +106,10 @@ export class Server {
         reply([seq, '#ERROR', errorData(e)]);
       }
       if (op === 'shutdown') this.shutdown();
-    }, () => {
+    };
+    conn.onFrames((frame) => handle(frame, bySocket), () => {
       this.#clients.delete(conn);
+      lane?.close();
       who.close(); // its locks are released, its waits end
     });
   }
@@ -134,6 +148,7 @@ export class Server {
   /** Closes every connection and stops listening. */
   shutdown() {
     this.#net?.close();
+    this.#hub.close();
     // Replies already written go out before the sockets close.
     setImmediate(() => { for (const c of this.#clients) c.close(); this.#stop(); });
   }

@@ -7,7 +7,7 @@
 import { builtin } from '../platform/builtins.ts';
 import type { RemoteErrorData } from '../remote.ts';
 
-export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping';
+export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping' | 'lanes';
 export type Request = [seq: number, op: Op, ...operands: unknown[]];
 export type Reply = [seq: number, tag: '#RETURN', value: unknown] | [seq: number, tag: '#ERROR', error: RemoteErrorData];
 
@@ -38,8 +38,8 @@ function codec(): Packr {
     type: 0x4d,
     Class: Ref,
     pack: (ref: Ref) => Buffer.from(JSON.stringify([ref.id, ref.typeid])),
-    unpack: (bytes: Buffer) => {
-      const [id, typeid] = JSON.parse(bytes.toString());
+    unpack: (bytes: Uint8Array) => {
+      const [id, typeid] = JSON.parse(new TextDecoder().decode(bytes)); // a Buffer or a bare Uint8Array
       if (!Number.isInteger(id) || typeof typeid !== 'string') throw new TypeError('A malformed object reference');
       return new Ref(id, typeid);
     },
@@ -49,12 +49,26 @@ function codec(): Packr {
 
 const plain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 
-/** Applies `swap` to every value inside arrays and plain objects, deeply. */
+/** Applies `swap` to every value inside arrays and plain objects, deeply, copying only what changes. */
 function walk(value: unknown, swap: (v: unknown) => unknown): unknown {
   const swapped = swap(value);
-  if (swapped !== value) return swapped;
-  if (Array.isArray(value)) return value.map((v) => walk(v, swap));
-  if (plain(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, swap)]));
+  if (swapped !== value || typeof value !== 'object' || value === null) return swapped;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i], w = walk(v, swap);
+      if (w !== v) (copy ??= value.slice())[i] = w;
+    }
+    return copy ?? value;
+  }
+  if (plain(value)) {
+    let copy: Record<string, unknown> | null = null;
+    for (const k in value) {
+      const v = value[k], w = walk(v, swap);
+      if (w !== v) (copy ??= { ...value })[k] = w;
+    }
+    return copy ?? value;
+  }
   return value;
 }
 
