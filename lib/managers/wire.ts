@@ -11,15 +11,23 @@ export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping' |
 export type Request = [seq: number, op: Op, ...operands: unknown[]];
 export type Reply = [seq: number, tag: '#RETURN', value: unknown] | [seq: number, tag: '#ERROR', error: RemoteErrorData];
 
+// msgpackr's extensions are global to it, so where two copies of mpkit share one msgpackr (a
+// program and a library each bundling their own), decoding makes the Ref of whichever copy
+// registered last: a Ref is known by this brand, not by its class.
+const BRAND = Symbol.for('mpkit.ref');
+
 /** A managed object named inside a message. */
 export class Ref {
   readonly id: number;
   readonly typeid: string;
+  readonly [BRAND] = true;
   constructor(id: number, typeid: string) {
     this.id = id;
     this.typeid = typeid;
   }
 }
+
+const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && (v as { [BRAND]?: boolean })[BRAND] === true;
 
 type Packr = import('msgpackr').Packr;
 let packr: Packr | null = null;
@@ -77,5 +85,5 @@ export function encode(message: unknown, handlers: RefHandlers): Uint8Array {
 }
 
 export function decode(bytes: Uint8Array, handlers: RefHandlers): unknown {
-  return walk(codec().unpack(bytes), (v) => (v instanceof Ref ? handlers.fromRef(v) : v));
+  return walk(codec().unpack(bytes), (v) => (isRef(v) ? handlers.fromRef(v) : v));
 }
