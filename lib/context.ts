@@ -1,7 +1,6 @@
 // The package's process-wide facts: how many CPUs, and the guard that keeps a module's top-level
 // code from running again when a child imports it (Python's `if __name__ == "__main__":`).
-import { isMainThread } from 'node:worker_threads';
-import { isMain as isEntry } from './platform/runtime.ts';
+import { isMain as isEntry, isMainThread } from './platform/runtime.ts';
 import { builtin } from './platform/builtins.ts';
 
 export function cpuCount(): number {
@@ -13,5 +12,5 @@ export function cpuCount(): number {
  * that module to find its target; without this guard it would run the program again.
  */
 export function isMain(meta: { url: string; main?: boolean }): boolean {
-  return isMainThread && isEntry(meta);
+  return isMainThread() && isEntry(meta);
 }

@@ -5,6 +5,7 @@ import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
 import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
+import { ownFile } from './platform/files.ts';
 
 export interface ProcessOptions<A extends unknown[]> {
   target: Target<A>;
@@ -21,7 +22,7 @@ type State = 'initial' | 'started' | 'exited';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a set of processes of any argument types
 const active = new Set<Process<any[]>>();
 let counter = 0;
-const bootstrap = new URL('./bootstrap.ts', import.meta.url);
+const bootstrap = ownFile('bootstrap.ts');
 
 export class Process<A extends unknown[] = unknown[]> {
   name: string;

@@ -5,11 +5,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { runtime } from './platform/runtime.ts';
+import { ownFile } from './platform/files.ts';
 
 let tracker: ChildProcess | null = null;
 
 function start(): ChildProcess {
-  const entry = builtin('node:url').fileURLToPath(new URL('./resource_tracker_main.js', import.meta.url));
+  const entry = builtin('node:url').fileURLToPath(ownFile('resource_tracker_main.js'));
   const args = runtime === 'deno' ? ['run', '-A', entry] : [entry];
   const child = builtin('node:child_process').spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.unref();

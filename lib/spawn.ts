@@ -1,9 +1,10 @@
 // What a new process or thread is told: which module to import, which export to call, with which
 // arguments. Python's spawn start method: the child imports the parent's module (whose top-level
 // code is kept from running again by the isMain guard) and looks the target up by name.
-import { mainModule } from './platform/runtime.ts';
+import { isMainThread, mainModule } from './platform/runtime.ts';
 import { dumps, loads } from './reduction.ts';
 import { builtin } from './platform/builtins.ts';
+import { setIdentity } from './identity.ts';
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
@@ -76,4 +77,27 @@ export async function loadTarget(spec: SpawnSpec): Promise<{ fn: (...args: unkno
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.module}: export it so the child can import it`);
   }
   return { fn: fn as (...args: unknown[]) => unknown, args: spec.args ? loads(Buffer.from(spec.args, 'base64')) as unknown[] : [] };
+}
+
+/**
+ * What every process and thread mpkit starts runs: import the target's module, call the target,
+ * exit. An exception prints its stack to stderr and exits with code 1, as in Python.
+ */
+export async function runChild(): Promise<void> {
+  const main = isMainThread();
+  const spec: SpawnSpec | null = main ? receivedSpec() : builtin('node:worker_threads').workerData;
+  if (!spec) {
+    console.error('mpkit/bootstrap is started by Process and Thread, not by hand');
+    process.exit(2);
+  }
+  setIdentity(spec.name, main ? spec.parentPid : null);
+  try {
+    const { fn, args } = await loadTarget(spec);
+    await fn(...args);
+    if (main) process.exit(0);
+  } catch (e) {
+    console.error(e instanceof Error ? e.stack : e);
+    if (main) process.exit(1);
+    // A thread that raises prints its stack and ends; the process goes on, as in Python.
+  }
 }

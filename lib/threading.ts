@@ -1,10 +1,12 @@
 // mpkit/threading, Python's threading: Thread runs an exported function on a worker thread of this
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
-import { Worker, isMainThread, threadId } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
-import { workerEntry } from './platform/runtime.ts';
+import { isMainThread, workerEntry } from './platform/runtime.ts';
+import { builtin } from './platform/builtins.ts';
+import { ownFile } from './platform/files.ts';
 
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
 
@@ -17,7 +19,7 @@ export interface ThreadOptions<A extends unknown[]> {
 }
 
 let counter = 0;
-const bootstrap = new URL('./bootstrap.ts', import.meta.url);
+const bootstrap = ownFile('bootstrap.ts');
 
 export class Thread<A extends unknown[] = unknown[]> {
   name: string;
@@ -43,7 +45,7 @@ export class Thread<A extends unknown[] = unknown[]> {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
     const entry = workerEntry(bootstrap);
-    const worker = new Worker(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
+    const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;
     this.#alive = true;
     if (this.daemon) worker.unref();
@@ -68,7 +70,8 @@ export class Thread<A extends unknown[] = unknown[]> {
 export interface ThreadInfo { name: string; ident: number }
 
 export function currentThread(): ThreadInfo {
-  return { name: isMainThread ? 'MainThread' : ownName(`Thread-${threadId}`), ident: threadId };
+  const { threadId } = builtin('node:worker_threads');
+  return { name: isMainThread() ? 'MainThread' : ownName(`Thread-${threadId}`), ident: threadId };
 }
 
 export function mainThread(): ThreadInfo {

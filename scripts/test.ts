@@ -1,7 +1,8 @@
-// `npm test`: type-check, the uvu specs, every doc on every runtime, then coverage of lib/ from the
+// `npm test`: build dist/, type-check, the uvu specs, every doc on every runtime, then coverage of lib/ from the
 // specs. Ends with one line counting all of it: `N passed, N failed`.
 import { $, fs, path, type ProcessPromise } from 'zx';
 import { detect } from './mdspec/runtimes.ts';
+import { buildDist } from './build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const coverage = path.join(root, 'coverage', 'tmp');
@@ -39,6 +40,11 @@ async function watched(p: ProcessPromise) {
 const [node] = await detect(['node'], root);
 if (!('bin' in node)) throw new Error(node.reason);
 await fs.rm(path.join(root, 'coverage'), { recursive: true, force: true });
+
+// Specs and docs import the package by name, so they run dist/ (what users get), built afresh.
+console.log('— build');
+await buildDist();
+count('build', 1, 0);
 
 console.log('— type-check');
 const types = await shown`${path.join(root, 'node_modules', '.bin', 'tsc')} -p ${root}`;

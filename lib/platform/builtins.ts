@@ -10,6 +10,7 @@ interface Builtins {
   'node:os': typeof import('node:os');
   'node:path': typeof import('node:path');
   'node:url': typeof import('node:url');
+  'node:worker_threads': typeof import('node:worker_threads');
 }
 
 const getBuiltinModule = (process as unknown as { getBuiltinModule(name: string): unknown }).getBuiltinModule;

@@ -1,9 +1,10 @@
 // The runtime seam: how Node, Deno and Bun name their main module and start a child of their own
 // kind. Nothing outside lib/platform/ asks which runtime it is on.
 import { builtin } from './builtins.ts';
+import { ownFile } from './files.ts';
 
 type Meta = { url: string; main?: boolean };
-const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string } };
+const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string; isMainThread: boolean }; postMessage?: unknown };
 
 export type RuntimeName = 'node' | 'deno' | 'bun';
 export const runtime: RuntimeName = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
@@ -13,6 +14,18 @@ export function mainModule(): string {
   if (g.Deno) return g.Deno.mainModule;
   if (g.Bun) return builtin('node:url').pathToFileURL(g.Bun.main).href;
   return process.argv[1] ? builtin('node:url').pathToFileURL(process.argv[1]).href : '';
+}
+
+let onMain: boolean | undefined;
+
+/**
+ * True on the main thread, not in a worker. Bun and Deno say so themselves: loading
+ * node:worker_threads to ask costs them 5 to 8 ms, which every child would pay at its start.
+ */
+export function isMainThread(): boolean {
+  // A Deno worker's global scope is a DedicatedWorkerGlobalScope, which alone has postMessage.
+  onMain ??= g.Bun ? g.Bun.isMainThread : g.Deno ? typeof g.postMessage !== 'function' : builtin('node:worker_threads').isMainThread;
+  return onMain;
 }
 
 /** True in the module the program was started with; false when a child process imports it. */
@@ -102,13 +115,13 @@ function nodeFlags(): string[] {
   return (flags = ['--import', loaderURL, ...kept]);
 }
 
-const loaderURL = new URL('./ts_register.mjs', import.meta.url).href;
+const loaderURL = ownFile('platform/ts_register.mjs').href;
 
 function canTranspile(): boolean {
   try { import.meta.resolve('esbuild'); return true; } catch { return false; }
 }
 
-const threadEntry = new URL('./thread_entry.mjs', import.meta.url);
+const threadEntry = ownFile('platform/thread_entry.mjs');
 
 /**
  * What a worker thread should load to run the bootstrap, and with which Node flags. Node 20 reads
