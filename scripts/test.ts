@@ -63,10 +63,12 @@ async function specs(what: string, bin: string, args: string[], dir: string, pat
 console.log('— mdspec specs on node');
 await specs('mdspec specs', node.bin, node.args(uvu), 'spec', '^[a-z]+\\.spec\\.ts$');
 console.log(`— spec/lib on node ${node.version}, with coverage`);
-// Coverage of lib/ comes from its specs, read through mpkit's own TypeScript loader: a file loaded
-// through two transpilers (tsx in a parent, the loader in its children) cannot be merged.
+// Coverage of lib/ comes from its specs, run on the sources (the package's "mpkit-source" export
+// condition, which children inherit with the other flags) rather than the bundle, and read through
+// mpkit's own TypeScript loader: a file loaded through two transpilers (tsx in a parent, the loader
+// in its children) cannot be merged. Every other runtime runs the specs on dist/.
 const loader = path.join(root, 'lib', 'platform', 'ts_register.mjs');
-await specs('spec/lib on node', node.bin, ['--import', loader, uvu], 'spec/lib', undefined, true);
+await specs('spec/lib on node', node.bin, ['--conditions=mpkit-source', '--import', loader, uvu], 'spec/lib', undefined, true);
 // mdspec's own specs drive the runner from Node; the library's run on every runtime.
 for (const rt of await detect(['node24', 'deno', 'bun'], root)) {
   if (!('bin' in rt)) {
