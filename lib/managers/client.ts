@@ -35,7 +35,7 @@ export class Client {
       // On this machine (a Unix socket), requests and replies then go through shared memory.
       if (typeof this.address === 'string') {
         const offer = await this.#ask(conn, 'lanes') as LaneOffer;
-        this.#lane = new Lane(offer, (frame) => this.#deliver(frame), () => this.#waiting.size > 0);
+        this.#lane = new Lane(offer, (frame) => this.#deliver(frame), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
       }
       this.#conn = conn;
       for (const frame of this.#queued.splice(0)) this.#send(frame);

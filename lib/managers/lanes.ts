@@ -5,14 +5,15 @@
 // learns the other is gone (the server then releases that client's locks, as before).
 //
 // The server has one inbox for every lane, so it waits on one word however many clients there
-// are; each item names its lane. Each client gets a queue of its own for the replies.
-import { Queue } from '../queues.ts';
+// are; each client gets a queue of its own for the replies. A queue item is a batch: every frame
+// one side wrote in one turn of its event loop (a client's pipelined requests, the replies to
+// them), so a thousand calls in flight cost a few queue operations, not two thousand. An inbox
+// item starts with its lane's number. Frames are already msgpack, so they travel as bytes.
+import { GET_BYTES, PUT_BYTES, Queue } from '../queues.ts';
 import { REDUCE, revive, type Reduced } from '../reduction.ts';
 
 /** What the server hands a client that asks for a lane. */
 export interface LaneOffer { lane: number; inbox: Reduced; replies: Reduced }
-
-type Item = [lane: number, frame: Uint8Array];
 
 // Replies bigger than a quarter of this travel in a segment of their own (queues.ts).
 const REPLIES_BYTES = 64 * 1024;
@@ -21,37 +22,96 @@ const WATCH_S = 50e-6;
 // The server lets its event loop run (sockets, timers) at least this often while requests pour in.
 const TURN_MS = 2;
 
+/** Frames gathered in one turn, sent as one queue item of [length, bytes] pairs after a header. */
+class Batch {
+  #frames: Uint8Array[] = [];
+  #bytes = 0;
+
+  add(frame: Uint8Array): boolean {
+    this.#frames.push(frame);
+    this.#bytes += 4 + frame.length;
+    return this.#frames.length === 1;
+  }
+
+  /** The batch as one item, after `header` (a lane's number) if given; the batch is then empty. */
+  take(header?: number): Uint8Array {
+    const offset = header === undefined ? 0 : 4;
+    const item = new Uint8Array(offset + this.#bytes), view = new DataView(item.buffer);
+    if (header !== undefined) view.setUint32(0, header, true);
+    let at = offset;
+    for (const frame of this.#frames) {
+      view.setUint32(at, frame.length, true);
+      item.set(frame, at + 4);
+      at += 4 + frame.length;
+    }
+    this.#frames = [];
+    this.#bytes = 0;
+    return item;
+  }
+
+  /** What take() left out if it could not be sent. */
+  get frames(): Uint8Array[] { return this.#frames; }
+}
+
+/** Calls `each` with every frame of a batch item, from `offset` on. */
+function unbatch(item: Uint8Array, offset: number, each: (frame: Uint8Array) => void) {
+  const view = new DataView(item.buffer, item.byteOffset, item.byteLength);
+  for (let at = offset; at < item.length;) {
+    const length = view.getUint32(at, true);
+    each(item.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+}
+
 /** The server's side: one inbox, read by one pump, and a reply queue per lane. */
 export class LaneHub {
-  #inbox: Queue<Item> | null = null;
-  #lanes = new Map<number, { replies: Queue<Uint8Array>; onFrame(frame: Uint8Array): void }>();
+  #inbox: Queue<Uint8Array> | null = null;
+  #lanes = new Map<number, { onFrame(frame: Uint8Array): void; flush(): void; close(): void }>();
   #next = 1;
 
-  /** A new lane whose frames go to `onFrame`; `reply` sends on it; `close` when its socket closes. */
-  open(onFrame: (frame: Uint8Array) => void): { offer: LaneOffer; reply(frame: Uint8Array): boolean; close(): void } {
+  /**
+   * A new lane whose frames go to `onFrame`; `reply` sends on it, and a reply that finds the
+   * client's queue full goes to `overflow`; `close` when its socket closes.
+   */
+  open(onFrame: (frame: Uint8Array) => void, overflow: (frame: Uint8Array) => void): { offer: LaneOffer; reply(frame: Uint8Array): void; close(): void } {
     if (!this.#inbox) {
-      this.#inbox = new Queue<Item>(0, { capacity: 1024 * 1024 });
+      this.#inbox = new Queue<Uint8Array>(0, { capacity: 1024 * 1024 });
       void this.#pump(this.#inbox);
     }
     const lane = this.#next++, replies = new Queue<Uint8Array>(0, { capacity: REPLIES_BYTES });
-    this.#lanes.set(lane, { replies, onFrame });
+    const batch = new Batch();
+    let closed = false;
+    const flush = () => {
+      if (closed || !batch.frames.length) return;
+      const item = batch.take();
+      // A client that stops reading must not stall the server: when its queue is full the replies
+      // go over the socket instead (replies name their request, so order is free).
+      try { replies[PUT_BYTES](item); } catch { unbatch(item, 0, overflow); }
+    };
+    const close = () => { closed = true; this.#lanes.delete(lane); replies.close(); };
+    this.#lanes.set(lane, { onFrame, flush, close });
     return {
       offer: { lane, inbox: this.#inbox[REDUCE](), replies: replies[REDUCE]() },
-      // A client that stops reading must not stall the server: when its queue is full the caller
-      // sends that reply over the socket instead (replies name their request, so order is free).
-      reply: (frame) => {
-        try { replies.putNowait(frame); return true; } catch { return false; }
-      },
-      close: () => { this.#lanes.delete(lane); replies.close(); },
+      // Replies made while the pump reads a batch leave when it is read; later ones (a lock that
+      // was waited for) at the end of the turn that made them.
+      reply: (frame) => { if (batch.add(frame) && !this.#pumping) queueMicrotask(flush); },
+      close,
     };
   }
 
-  async #pump(inbox: Queue<Item>) {
+  #pumping = false;
+
+  async #pump(inbox: Queue<Uint8Array>) {
     let turn = performance.now();
     while (await inbox.pollAsync(null)) {
       while (inbox.qsize() > 0) {
-        const [lane, frame] = inbox.getNowait();
-        this.#lanes.get(lane)?.onFrame(frame); // a lane already closed: its client is gone
+        const item = inbox[GET_BYTES]();
+        const lane = this.#lanes.get(new DataView(item.buffer, item.byteOffset, 4).getUint32(0, true));
+        if (lane) { // else closed: its client is gone
+          this.#pumping = true;
+          try { unbatch(item, 4, lane.onFrame); } finally { this.#pumping = false; }
+          lane.flush();
+        }
         if (performance.now() - turn > TURN_MS) {
           await new Promise((resolve) => setImmediate(resolve));
           turn = performance.now();
@@ -62,43 +122,53 @@ export class LaneHub {
 
   close() {
     this.#inbox?.close();
-    for (const { replies } of this.#lanes.values()) replies.close();
-    this.#lanes.clear();
+    for (const lane of [...this.#lanes.values()]) lane.close();
   }
 }
 
 /** The client's side: requests into the server's inbox, replies from its own queue. */
 export class Lane {
   readonly #lane: number;
-  readonly #inbox: Queue<Item>;
+  readonly #inbox: Queue<Uint8Array>;
   readonly #replies: Queue<Uint8Array>;
   readonly #onFrame: (frame: Uint8Array) => void;
   readonly #pending: () => boolean;
-  #watching = false;
+  readonly #failed: (e: Error) => void;
+  readonly #batch = new Batch();
   #listening = false;
 
-  /** `pending` says whether any reply is still awaited: the lane reads only while one is. */
-  constructor(offer: LaneOffer, onFrame: (frame: Uint8Array) => void, pending: () => boolean) {
+  /**
+   * `pending` says whether any reply is still awaited: the lane reads only while one is. `failed`
+   * hears of requests that could not be sent (the server closed its inbox).
+   */
+  constructor(offer: LaneOffer, onFrame: (frame: Uint8Array) => void, pending: () => boolean, failed: (e: Error) => void) {
     this.#lane = offer.lane;
-    this.#inbox = revive(offer.inbox) as Queue<Item>;
+    this.#inbox = revive(offer.inbox) as Queue<Uint8Array>;
     this.#replies = revive(offer.replies) as Queue<Uint8Array>;
     this.#onFrame = onFrame;
     this.#pending = pending;
+    this.#failed = failed;
   }
 
+  /** Sends the frame with the rest of this turn's, at its end. */
   send(frame: Uint8Array) {
-    this.#inbox.put([this.#lane, frame]);
+    if (this.#batch.add(frame)) queueMicrotask(() => this.#flush());
+  }
+
+  #flush() {
+    try {
+      this.#inbox[PUT_BYTES](this.#batch.take(this.#lane), true);
+    } catch (e) {
+      return this.#failed(e as Error);
+    }
     // Right after this turn's requests are out, watch for the replies for a moment: the server
     // usually answers within microseconds, sooner than an event-loop wake-up could tell us.
-    if (!this.#watching) {
-      this.#watching = true;
-      queueMicrotask(() => { this.#watching = false; this.#drain(true); });
-    }
+    this.#drain(true);
   }
 
   #drain(watch: boolean) {
     while (this.#pending()) {
-      if (this.#replies.qsize() > 0) this.#onFrame(this.#replies.getNowait());
+      if (this.#replies.qsize() > 0) unbatch(this.#replies[GET_BYTES](), 0, this.#onFrame);
       else if (!watch || !this.#replies.poll(WATCH_S)) break;
     }
     if (this.#pending()) void this.#listen();

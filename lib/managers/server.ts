@@ -82,11 +82,7 @@ export class Server {
     this.#clients.add(conn);
     let lane: ReturnType<LaneHub['open']> | null = null;
     const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
-    const byLane = (message: Reply) => {
-      if (conn.closed) return;
-      const bytes = encode(message, this.#refs);
-      if (!lane!.reply(bytes)) conn.sendBytes(bytes);
-    };
+    const byLane = (message: Reply) => { if (!conn.closed) lane!.reply(encode(message, this.#refs)); };
     const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
     const handle = (frame: Uint8Array, reply: (message: Reply) => void) => {
       if (conn.closed) return;
@@ -95,7 +91,7 @@ export class Server {
       if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') return cutOff();
       const [seq, op, ...operands] = request as [number, string, ...unknown[]];
       if (op === 'lanes') { // a client on this machine asks for the shared-memory path (lanes.ts)
-        lane ??= this.#hub.open((f) => handle(f, byLane));
+        lane ??= this.#hub.open((f) => handle(f, byLane), (f) => { if (!conn.closed) conn.sendBytes(f); });
         return reply([seq, '#RETURN', lane.offer]);
       }
       try {
