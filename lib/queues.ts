@@ -214,6 +214,7 @@ export class Queue<T = unknown> {
   }
 
   putNowait(item: T): void { this.put(item, { block: false }); }
+  getNowait(): T { return this.get({ block: false }); }
 
   /** Puts bytes that the getter takes with GET_BYTES, as they are; unless `block`, throws Full rather than wait. */
   [PUT_BYTES](bytes: Uint8Array, block = false): void {
@@ -225,7 +226,6 @@ export class Queue<T = unknown> {
   [GET_BYTES](): Uint8Array {
     return runBlocking(this.#get(false, undefined, undefined, true)) as Uint8Array;
   }
-  getNowait(): T { return this.get({ block: false }); }
 
   qsize(): number { return Atomics.load(this.#w, COUNT); }
   empty(): boolean { return this.qsize() === 0; }
