@@ -11,7 +11,8 @@ let tracker: ChildProcess | null = null;
 
 function start(): ChildProcess {
   const entry = builtin('node:url').fileURLToPath(ownFile('resource_tracker_main.js'));
-  const args = runtime === 'deno' ? ['run', '-A', entry] : [entry];
+  // The creator's pid goes last: the tracker needs it to tell a dead process from a finished thread.
+  const args = [...(runtime === 'deno' ? ['run', '-A', entry] : [entry]), String(process.pid)];
   const child = builtin('node:child_process').spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
