@@ -165,9 +165,15 @@ abstract class BasePool implements AsyncDisposable {
 
   protected abstract runner(options: { target: typeof poolWorker; args: Parameters<typeof poolWorker>; module: string }): Process | Thread;
 
+  readonly #fns = new Map<Target<never[]>, Fn>(); // a task function's module and name, worked out once
+
   #fn(fn: Target<never[]>): Fn {
-    const spec = makeSpec(fn as Target<unknown[]>, [], '', this.#options.module);
-    return { module: spec.module, target: spec.target };
+    let known = this.#fns.get(fn);
+    if (!known) {
+      const spec = makeSpec(fn as Target<unknown[]>, [], '', this.#options.module);
+      this.#fns.set(fn, (known = { module: spec.module, target: spec.target }));
+    }
+    return known;
   }
 
   #start(index: number) {

@@ -9,11 +9,14 @@ const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string; i
 export type RuntimeName = 'node' | 'deno' | 'bun';
 export const runtime: RuntimeName = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
 
-/** The URL of the program's entry module. */
+let main: string | undefined;
+
+/** The URL of the program's entry module (worked out once: every isMain guard and task asks). */
 export function mainModule(): string {
-  if (g.Deno) return g.Deno.mainModule;
-  if (g.Bun) return builtin('node:url').pathToFileURL(g.Bun.main).href;
-  return process.argv[1] ? builtin('node:url').pathToFileURL(process.argv[1]).href : '';
+  if (main !== undefined) return main;
+  if (g.Deno) return (main = g.Deno.mainModule);
+  if (g.Bun) return (main = builtin('node:url').pathToFileURL(g.Bun.main).href);
+  return (main = process.argv[1] ? builtin('node:url').pathToFileURL(process.argv[1]).href : '');
 }
 
 let onMain: boolean | undefined;
