@@ -214,19 +214,28 @@ abstract class BasePool implements AsyncDisposable {
 
   // Listens for results only while tasks are out: an idle pool keeps nothing waiting, so a program
   // that forgets to close it still ends (its workers are daemons).
+  // Results that are already waiting are taken in the same turn, and the queue is topped up
+  // once for all of them.
   async #listen() {
     while (this.#state !== 'terminated' && this.#busy()) {
-      const message = await this.#done.getAsync();
-      if (message === -1) return; // the pool is stopping
-      const [index, id, ok, payload] = message;
-      const task = this.#out.get(id);
-      if (!task) continue;
-      this.#out.delete(id);
-      if (task.dropped) { this.#feed(); continue; } // its promise already rejected when it was dropped
-      if (ok) task.resolve(payload as unknown[]);
-      else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
+      let message = await this.#done.getAsync();
+      for (;;) {
+        if (message === -1) return; // the pool is stopping
+        this.#settle(message);
+        if (this.#done.qsize() === 0) break;
+        message = this.#done.getNowait();
+      }
       this.#feed();
     }
+  }
+
+  #settle([index, id, ok, payload]: Done) {
+    const task = this.#out.get(id);
+    if (!task) return;
+    this.#out.delete(id);
+    if (task.dropped) return; // its promise already rejected when it was dropped
+    if (ok) task.resolve(payload as unknown[]);
+    else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
   }
 
   // Moves waiting tasks onto the shared queue, a batch at a time (see HIGH_PER_WORKER).
