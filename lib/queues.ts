@@ -35,7 +35,7 @@ interface Entry { bytes: Uint8Array; length: number }
  * Bytes in, bytes out, with no msgpack around them: for mpkit's own users of a queue whose items are
  * already encoded (manager lanes), which would otherwise pay a second encoding and a copy.
  */
-export const PUT_BYTES = Symbol('putBytes'), GET_BYTES = Symbol('getBytes');
+export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_BYTES = Symbol('getBytes');
 
 export interface QueueOptions {
   /** Bytes of the shared ring (default 256 KiB); bigger items go through a segment of their own. */
@@ -220,6 +220,12 @@ export class Queue<T = unknown> {
   [PUT_BYTES](bytes: Uint8Array, block = false): void {
     if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
     runBlocking(this.#put([this.#entry(bytes)], block));
+  }
+
+  /** PUT_BYTES that waits up to `timeout` seconds for room, with the event loop running; rejects with Full after that. */
+  [PUT_BYTES_ASYNC](bytes: Uint8Array, timeout: number): Promise<void> {
+    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue'));
+    return runAsync(this.#put([this.#entry(bytes)], true, timeout));
   }
 
   /** Takes the bytes of the next item without decoding them; throws Empty rather than wait. */

@@ -9,7 +9,7 @@
 // one side wrote in one turn of its event loop (a client's pipelined requests, the replies to
 // them), so a thousand calls in flight cost a few queue operations, not two thousand. An inbox
 // item starts with its lane's number. Frames are already msgpack, so they travel as bytes.
-import { GET_BYTES, PUT_BYTES, Queue } from '../queues.ts';
+import { Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue } from '../queues.ts';
 import { REDUCE, revive, type Reduced } from '../reduction.ts';
 
 /** What the server hands a client that asks for a lane. */
@@ -135,7 +135,9 @@ export class Lane {
   readonly #pending: () => boolean;
   readonly #failed: (e: Error) => void;
   readonly #batch = new Batch();
+  readonly #backlog: Uint8Array[] = []; // batches the inbox had no room for yet, in order
   #listening = false;
+  #closed = false;
 
   /**
    * `pending` says whether any reply is still awaited: the lane reads only while one is. `failed`
@@ -156,13 +158,33 @@ export class Lane {
   }
 
   #flush() {
+    const item = this.#batch.take(this.#lane);
+    if (this.#backlog.length) return void this.#backlog.push(item);
     try {
-      this.#inbox[PUT_BYTES](this.#batch.take(this.#lane), true);
+      this.#inbox[PUT_BYTES](item);
     } catch (e) {
-      return this.#failed(e as Error);
+      if (!(e instanceof Full)) return this.#failed(e as Error);
+      // The server is behind, or stopped, or dead: wait for room without blocking this thread, so
+      // the socket can still say the server is gone, and keep what follows in order behind it.
+      this.#backlog.push(item);
+      return void this.#sendBacklog();
     }
     // Right after this turn's requests are out, watch for the replies for a moment: the server
     // usually answers within microseconds, sooner than an event-loop wake-up could tell us.
+    this.#drain(true);
+  }
+
+  async #sendBacklog() {
+    while (this.#backlog.length && !this.#closed) {
+      try {
+        await this.#inbox[PUT_BYTES_ASYNC](this.#backlog[0], 0.1);
+        this.#backlog.shift();
+      } catch (e) {
+        if (e instanceof Full) continue; // not yet: look again, unless the lane closed meanwhile
+        this.#backlog.length = 0;
+        return this.#failed(e as Error);
+      }
+    }
     this.#drain(true);
   }
 
@@ -188,6 +210,8 @@ export class Lane {
   }
 
   close() {
+    this.#closed = true; // the client fails whatever was still waiting
+    this.#backlog.length = 0;
     this.#replies.close();
   }
 }

@@ -162,6 +162,24 @@ test('the server killed: every waiting call fails with a clear error within 1 s'
   await manager.shutdown();
 });
 
+test('a server that stops reading and then dies: a client with a full lane is not left waiting', async () => {
+  const manager = await start();
+  const list = await manager.list<string>();
+  await list.append('lanes up');
+  process.kill(manager.pid!, 'SIGSTOP');
+  // 100 KB a turn, 30 turns: far past the server's 1 MiB inbox, which nobody empties now.
+  const big = 'x'.repeat(1000), calls: Promise<unknown>[] = [];
+  for (let turn = 0; turn < 30; turn++) {
+    for (let i = 0; i < 100; i++) calls.push(list.append(big).then(() => 'appended', (e: unknown) => e));
+    await new Promise((r) => setImmediate(r));
+  }
+  process.kill(manager.pid!, 'SIGKILL');
+  const outcomes = await within(Promise.all(calls), 5000);
+  assert.ok(outcomes.every((o) => o === 'appended' || o instanceof mp.ManagerGoneError), 'each call appended or failed clearly');
+  assert.ok(outcomes.some((o) => o instanceof mp.ManagerGoneError), 'the ones the dead server never read failed');
+  await manager.shutdown();
+});
+
 test('queues, events, semaphores, conditions and barriers on the server', async () => {
   await using manager = await start();
   const q = await manager.Queue<number>(1);
