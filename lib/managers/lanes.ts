@@ -49,8 +49,7 @@ class Batch {
     return item;
   }
 
-  /** What take() left out if it could not be sent. */
-  get frames(): Uint8Array[] { return this.#frames; }
+  get empty(): boolean { return this.#frames.length === 0; }
 }
 
 /** Calls `each` with every frame of a batch item, from `offset` on. */
@@ -82,7 +81,7 @@ export class LaneHub {
     const batch = new Batch();
     let closed = false;
     const flush = () => {
-      if (closed || !batch.frames.length) return;
+      if (closed || batch.empty) return;
       const item = batch.take();
       // A client that stops reading must not stall the server: when its queue is full the replies
       // go over the socket instead (replies name their request, so order is free).
