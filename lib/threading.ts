@@ -44,7 +44,7 @@ export class Thread<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
-    const entry = workerEntry(bootstrap);
+    const entry = workerEntry(bootstrap, spec.module);
     const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;
     this.#alive = true;

@@ -126,15 +126,26 @@ function canTranspile(): boolean {
 
 const threadEntry = ownFile('platform/thread_entry.mjs');
 
+const TS_FILE = /\.[mc]?ts$/;
+
 /**
- * What a worker thread should load to run the bootstrap, and with which Node flags. Node 20 reads
- * TypeScript through mpkit's loader (ts_register.mjs, passed as a flag); where esbuild cannot be
- * found, the worker registers tsx itself first, which costs a tsx start-up per thread.
+ * What a worker thread should load to run the bootstrap (a URL) for a target in `module`, and with
+ * which Node flags. Where neither is TypeScript (a JavaScript program using the built package),
+ * nothing needs reading as TypeScript. Otherwise Node 20 reads it through mpkit's loader
+ * (ts_register.mjs, passed as a flag), or, where esbuild cannot be found, the worker registers tsx
+ * itself first, which costs a tsx start-up per thread.
  */
-export function workerEntry(bootstrap: URL): { file: URL | string; eval: boolean; execArgv?: string[] } {
+export function workerEntry(bootstrap: URL, module: string): { file: URL | string; eval: boolean; execArgv?: string[] } {
   if (runtime !== 'node') return { file: threadEntry, eval: false };
   const strips = Boolean((process.features as { typescript?: unknown }).typescript);
-  if (strips || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags() };
-  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(bootstrap.href)}); })`;
+  const typescript = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
+  if (strips || !typescript || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags() };
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    throw new Error(`Node ${process.versions.node} reads TypeScript (${module}) only through tsx: npm install tsx, or use Node 22.6 or later`);
+  }
+  const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(bootstrap.href)}); })`;
   return { file: code, eval: true };
 }
