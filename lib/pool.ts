@@ -52,11 +52,12 @@ const HIGH_PER_WORKER = 8, LOW_PER_WORKER = 4;
 // Far fewer tasks are ever out than there are slots, so two never share one.
 const SLOTS = 4096;
 
+const slotOf = (id: number) => id & (SLOTS - 1);
+
 // A map's chunks (a quarter of the items per worker) and their results are often some hundred KB:
 // rings this big carry up to 256 KB in place, where the default would give each chunk a segment of
 // its own (and a worker its first resource tracker): a map of 200,000 numbers is ~30% faster.
 const RING_BYTES = 1 << 20;
-const slotOf = (id: number) => id & (SLOTS - 1);
 
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
 export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, marks: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
@@ -213,9 +214,8 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   // Listens for results only while tasks are out: an idle pool keeps nothing waiting, so a program
-  // that forgets to close it still ends (its workers are daemons).
-  // Results that are already waiting are taken in the same turn, and the queue is topped up
-  // once for all of them.
+  // that forgets to close it still ends (its workers are daemons). Results already waiting are
+  // taken in the same turn, and the task queue is topped up once for all of them.
   async #listen() {
     while (this.#state !== 'terminated' && this.#busy()) {
       let message = await this.#done.getAsync();

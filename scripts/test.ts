@@ -1,5 +1,5 @@
-// `npm test`: build dist/, type-check, the uvu specs, every doc on every runtime, then coverage of lib/ from the
-// specs. Ends with one line counting all of it: `N passed, N failed`.
+// `npm test`: build dist/, type-check, the uvu specs, every doc on every runtime, then coverage of
+// lib/ from the specs. Ends with one line counting all of it: `N passed, N failed`.
 import { $, fs, path, type ProcessPromise } from 'zx';
 import { detect } from './mdspec/runtimes.ts';
 import { buildDist } from './build.ts';
@@ -43,8 +43,13 @@ await fs.rm(path.join(root, 'coverage'), { recursive: true, force: true });
 
 // Specs and docs import the package by name, so they run dist/ (what users get), built afresh.
 console.log('— build');
-await buildDist();
-count('build', 1, 0);
+try {
+  await buildDist();
+  count('build', 1, 0);
+} catch (e) {
+  console.error(e);
+  count('build', 0, 1); // what follows then runs an older dist/, or none: read its failures with that in mind
+}
 
 console.log('— type-check');
 const types = await shown`${path.join(root, 'node_modules', '.bin', 'tsc')} -p ${root}`;
