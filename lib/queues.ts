@@ -37,6 +37,9 @@ interface Entry { bytes: Uint8Array; length: number }
  */
 export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_BYTES = Symbol('getBytes');
 
+/** Puts items in order while they fit, never waiting; returns how many went in. For a feeder that keeps the rest (pool). */
+export const PUT_SOME = Symbol('putSome');
+
 export interface QueueOptions {
   /** Bytes of the shared ring (default 256 KiB); bigger items go through a segment of their own. */
   capacity?: number;
@@ -119,6 +122,29 @@ export class Queue<T = unknown> {
     return { bytes: name, length: (BIG | name.length) >>> 0 };
   }
 
+  /** Whether the entry has room now; called with the lock held. */
+  #fits({ bytes }: Entry): boolean {
+    const w = this.#w, max = w[MAXSIZE];
+    return (max === 0 || w[COUNT] < max) && w[USED] + 4 + bytes.length <= this.#ring.length;
+  }
+
+  /** Writes an entry that fits at the tail; called with the lock held. */
+  #write({ bytes, length }: Entry) {
+    const w = this.#w;
+    this.#lengthWord.setUint32(0, length, true);
+    this.#copyIn(this.#lengthBytes, w[TAIL]);
+    this.#copyIn(bytes, (w[TAIL] + 4) % this.#ring.length);
+    w[TAIL] = (w[TAIL] + 4 + bytes.length) % this.#ring.length;
+    w[USED] += 4 + bytes.length;
+    w[COUNT]++;
+    w[UNFINISHED]++;
+  }
+
+  #wakeGetters(n: number) {
+    Atomics.add(this.#w, PUTS, 1);
+    if (Atomics.load(this.#w, GET_WAITERS) > 0) futexWake(this.#at(PUTS), n);
+  }
+
   // Puts the records in order, as many as fit under one hold of the lock, and wakes getters once
   // per batch rather than once per item: a wake is a system call, and the costliest step here.
   *#put(records: Entry[], block: boolean, timeout?: number | null): Waiting<void> {
@@ -128,16 +154,7 @@ export class Queue<T = unknown> {
     for (;;) {
       this.#lock.acquire();
       const max = w[MAXSIZE], from = next;
-      while (next < records.length && (max === 0 || w[COUNT] < max) && w[USED] + 4 + records[next].bytes.length <= this.#ring.length) {
-        const { bytes, length } = records[next++];
-        this.#lengthWord.setUint32(0, length, true);
-        this.#copyIn(this.#lengthBytes, w[TAIL]);
-        this.#copyIn(bytes, (w[TAIL] + 4) % this.#ring.length);
-        w[TAIL] = (w[TAIL] + 4 + bytes.length) % this.#ring.length;
-        w[USED] += 4 + bytes.length;
-        w[COUNT]++;
-        w[UNFINISHED]++;
-      }
+      while (next < records.length && this.#fits(records[next])) this.#write(records[next++]);
       if (next > from) Atomics.add(w, PUTS, 1);
       const seen = w[GETS];
       this.#lock.release();
@@ -164,16 +181,23 @@ export class Queue<T = unknown> {
         w[USED] -= 4 + size;
         w[COUNT]--;
         Atomics.add(w, GETS, 1);
-        let item: unknown;
+        let bytes = length >= BIG && claim ? fromSegment(body) : body;
+        // The claim is made before the lock is let go, but only item[0] is read for it: decoding a
+        // pool's chunk here would hold up every other getter and putter for milliseconds.
+        let item: unknown, decoded = false;
         if (claim) {
-          item = loads(length >= BIG ? fromSegment(body) : body);
-          Atomics.store(claim.words, claim.index, Array.isArray(item) && typeof item[0] === 'number' ? item[0] : 0);
+          let first = leadingNumber(bytes);
+          if (first === null) {
+            item = loads(bytes);
+            decoded = true;
+            first = Array.isArray(item) && typeof item[0] === 'number' ? item[0] : 0;
+          }
+          Atomics.store(claim.words, claim.index, first);
         }
         this.#lock.release();
         if (Atomics.load(w, PUT_WAITERS) > 0) futexWake(this.#at(GETS), ALL);
-        if (claim) return item as T;
-        const bytes = length >= BIG ? fromSegment(body) : body;
-        return (raw ? bytes : loads(bytes)) as T;
+        if (length >= BIG && !claim) bytes = fromSegment(body); // its own segment: read after the lock is let go
+        return (decoded ? item : raw ? bytes : loads(bytes)) as T;
       }
       const seen = w[PUTS];
       this.#lock.release();
@@ -226,6 +250,28 @@ export class Queue<T = unknown> {
   [PUT_BYTES_ASYNC](bytes: Uint8Array, timeout: number): Promise<void> {
     if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue'));
     return runAsync(this.#put([this.#entry(bytes)], true, timeout));
+  }
+
+  // Each item is encoded just before it goes in, so none is encoded that does not fit, and the lock
+  // is never held while encoding. The first wakes a getter at once, which then starts on it while
+  // the rest are encoded (a pool's chunks take milliseconds each); the rest wake getters once.
+  [PUT_SOME](items: readonly T[]): number {
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    let put = 0;
+    for (; put < items.length; put++) {
+      const entry = this.#record(items[put]);
+      this.#lock.acquire();
+      const fits = this.#fits(entry);
+      if (fits) this.#write(entry);
+      this.#lock.release();
+      if (!fits) {
+        if (entry.length >= BIG) fromSegment(entry.bytes); // the item's own segment goes with it
+        break;
+      }
+      if (put === 0) this.#wakeGetters(1);
+    }
+    if (put > 1) this.#wakeGetters(put - 1);
+    return put;
   }
 
   /** Takes the bytes of the next item without decoding them; throws Empty rather than wait. */
@@ -304,6 +350,22 @@ export class JoinableQueue<T = unknown> extends Queue<T> {}
 /** A Queue with no size limit (Python's SimpleQueue). */
 export class SimpleQueue<T = unknown> extends Queue<T> {
   constructor(options?: QueueOptions) { super(0, options); }
+}
+
+/**
+ * item[0] of an encoded item, read without decoding the rest, when the item is a msgpack array that
+ * starts with a whole number below 2^32; null otherwise (the caller then decodes it all).
+ */
+function leadingNumber(b: Uint8Array): number | null {
+  const head = b[0];
+  const at = head > 0x90 && head <= 0x9f ? 1 : head === 0xdc ? 3 : head === 0xdd ? 5 : 0; // fixarray, array 16, array 32
+  if (at === 0 || b.length <= at) return null;
+  const t = b[at];
+  if (t <= 0x7f) return t; // positive fixint
+  if (t === 0xcc) return b[at + 1];
+  if (t === 0xcd) return (b[at + 1] << 8) | b[at + 2];
+  if (t === 0xce) return ((b[at + 1] << 24) | (b[at + 2] << 16) | (b[at + 3] << 8) | b[at + 4]) >>> 0;
+  return null;
 }
 
 /** The bytes of an item that travelled in a segment of its own, which is then removed. */

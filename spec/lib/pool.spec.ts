@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
 import * as mp from 'mpkit';
 import * as targets from '../fixtures/targets.ts';
 
@@ -24,6 +25,17 @@ test('map, starmap, apply, applyAsync and chunks, on processes and threads', asy
     assert.ok(later.ready() && later.successful());
     assert.equal(await pool.mapAsync(targets.square, [3]).get(10), [9]);
   }
+});
+
+test('chunks that overflow the shared queue, in its ring and in segments of their own: every result, in order, and no segment left behind', async () => {
+  const segments = () => readdirSync('/dev/shm').filter((n) => n.startsWith(`mpkit_${process.pid}_`)).length;
+  await using pool = new mp.Pool(2, { module });
+  const before = segments();
+  // Floats take 9 bytes each: chunks of 25,000 fill the ring after four; chunks of 40,000 go in segments.
+  const items = Array.from({ length: 400_000 }, (_, i) => i + 0.5);
+  const squares = items.map((x) => x * x);
+  for (const chunksize of [25_000, 40_000]) assert.equal(await pool.map(targets.square, items, { chunksize }), squares);
+  assert.is(segments(), before);
 });
 
 test('an error in a task rejects that task, with the remote stack as its cause', async () => {
