@@ -25,6 +25,7 @@ const WORDS = 16;
 const ALL = 0x7fffffff;
 const BIG = 0x80000000; // a length with this bit set names a segment holding the item
 const DEFAULT_CAPACITY = 256 * 1024;
+const EARLY_WAKE_BYTES = 64 * 1024; // see PUT_SOME
 
 interface State { header: Piece; ring: Piece; lock: Reduced }
 
@@ -252,25 +253,31 @@ export class Queue<T = unknown> {
     return runAsync(this.#put([this.#entry(bytes)], true, timeout));
   }
 
-  // Each item is encoded just before it goes in, so none is encoded that does not fit, and the lock
-  // is never held while encoding. The first wakes a getter at once, which then starts on it while
-  // the rest are encoded (a pool's chunks take milliseconds each); the rest wake getters once.
+  // Items are encoded only while the ring looks to have room for them, so few are encoded that do
+  // not fit, and never under the lock. The rest go in under one hold of it, with one wake-up. But a
+  // big first item (a pool's chunk, milliseconds to encode) goes in alone, so a getter starts on it
+  // while the rest are encoded; small ones are not worth a second wake-up.
   [PUT_SOME](items: readonly T[]): number {
     if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
     let put = 0;
-    for (; put < items.length; put++) {
-      const entry = this.#record(items[put]);
-      this.#lock.acquire();
-      const fits = this.#fits(entry);
-      if (fits) this.#write(entry);
-      this.#lock.release();
-      if (!fits) {
-        if (entry.length >= BIG) fromSegment(entry.bytes); // the item's own segment goes with it
-        break;
+    while (put < items.length) {
+      const entries: Entry[] = [];
+      let room = this.#ring.length - Atomics.load(this.#w, USED);
+      while (put + entries.length < items.length && room > 0) {
+        const entry = this.#record(items[put + entries.length]);
+        entries.push(entry);
+        room -= 4 + entry.bytes.length;
+        if (put === 0 && entries.length === 1 && entry.bytes.length >= EARLY_WAKE_BYTES) break;
       }
-      if (put === 0) this.#wakeGetters(1);
+      this.#lock.acquire();
+      let fit = 0;
+      while (fit < entries.length && this.#fits(entries[fit])) this.#write(entries[fit++]);
+      this.#lock.release();
+      if (fit) this.#wakeGetters(fit);
+      for (const left of entries.slice(fit)) if (left.length >= BIG) fromSegment(left.bytes); // its segment goes with it
+      put += fit;
+      if (fit < entries.length || fit === 0) break;
     }
-    if (put > 1) this.#wakeGetters(put - 1);
     return put;
   }
 
