@@ -42,6 +42,8 @@ const registry = new Map<string, Factory>([
   ['Queue', (maxsize = 0) => new QueueImpl(maxsize)],
   ['JoinableQueue', (maxsize = 0) => new QueueImpl(maxsize)],
 ]);
+/** mpkit's own types, whose objects keep what they hold in fields the server can walk (managers/reachable.ts). */
+const BUILT_IN = new Set(registry.keys());
 
 export interface ManagerOptions {
   /**
@@ -134,7 +136,7 @@ export class BaseManager implements AsyncDisposable {
 
   /** Serves in this process until a client calls shutdown(): for a program that is the server. */
   async serve(onListening?: (address: Address) => void): Promise<void> {
-    const server = new Server(registry);
+    const server = new Server(registry, BUILT_IN);
     this.#address = await server.listen(this.#address, this.#key);
     onListening?.(this.#address);
     await server.stopped;
@@ -215,7 +217,7 @@ interface ServeArgs {
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
 export async function serveManager({ address, key, preload, ready, port, parentPid }: ServeArgs) {
   if (preload) await import(preload);
-  const server = new Server(registry);
+  const server = new Server(registry, BUILT_IN);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;
   ready.set();

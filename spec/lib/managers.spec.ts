@@ -78,6 +78,44 @@ test('an object is freed when its last proxy is released', async () => {
   await rejects(list.toArray(), /No managed object/);
 });
 
+test('an object stored inside another lives while one a proxy names can reach it, and no longer', async () => {
+  await using manager = await start();
+  const table = await manager.dict<mp.ListProxy<unknown>>();
+  const inner = await manager.list([1]);
+  await table.set('a', inner);
+  await table.set('b', inner); // held twice, counted once
+  inner.release();
+  assert.is(await manager.numberOfObjects(), 2, 'the dict still reaches the list');
+  const again = (await table.get('a'))!;
+  await again.append(2);
+  again.release();
+  await table.delete('a');
+  assert.is(await manager.numberOfObjects(), 2, "'b' still reaches it");
+  await table.delete('b');
+  assert.is(await manager.numberOfObjects(), 1, 'nothing reaches it any more');
+  // A container freed takes what only it reached along: lists in a list in a dict.
+  const outer = await manager.list<mp.ListProxy<number>>();
+  const deep = await manager.list([3]);
+  await outer.append(deep);
+  await table.set('c', outer);
+  deep.release();
+  outer.release();
+  assert.is(await manager.numberOfObjects(), 3);
+  table.release();
+  assert.is(await manager.numberOfObjects(), 0);
+});
+
+test("while an object of a type of the user's is held, stored objects stay, as its fields may hold them unseen", async () => {
+  await using manager = await start({ module });
+  const keeper = await manager.get<targets.Keeper>('Keeper');
+  const list = await manager.list([7]);
+  await keeper.keep(list);
+  list.release();
+  assert.is(await manager.numberOfObjects(), 2);
+  const back = (await keeper.kept()) as mp.ListProxy<number>;
+  assert.equal(await back.toArray(), [7], 'still a proxy of the same list');
+});
+
 test('a wrong key is refused before any request is read, with a clear error', async () => {
   await using manager = await start({ authkey: 'right' });
   const wrong = new mp.SyncManager({ address: manager.address, authkey: 'wrong', module: null });
