@@ -72,7 +72,7 @@ function joined(parts: unknown[][]): unknown[] {
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
 export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, marks: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
   if (init) {
-    const { fn } = await loadTarget({ module: init.module, target: init.target, args: '', name: '', parentPid: 0 });
+    const { fn } = await loadTarget({ module: init.module, target: init.target, args: '' });
     await fn(...initargs);
   }
   const loaded = new Map<string, (...args: unknown[]) => unknown>();
@@ -92,7 +92,7 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
     try {
       let fn = loaded.get(`${module}#${target}`);
       if (!fn) {
-        fn = (await loadTarget({ module, target, args: '', name: '', parentPid: 0 })).fn;
+        fn = (await loadTarget({ module, target, args: '' })).fn;
         loaded.set(`${module}#${target}`, fn);
       }
       // Made at its final size: a chunk's results outgrow V8's young space, and each push that grew

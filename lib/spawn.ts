@@ -1,10 +1,11 @@
 // What a new process or thread is told: which module to import, which export to call, with which
 // arguments. Python's spawn start method: the child imports the parent's module (whose top-level
 // code is kept from running again by the isMain guard) and looks the target up by name.
-import { isMainThread, mainModule } from './platform/runtime.ts';
+import { isMainThread, programModule, setProgramModule } from './platform/runtime.ts';
 import { dumps, loads } from './reduction.ts';
 import { builtin } from './platform/builtins.ts';
 import { setIdentity } from './identity.ts';
+import { endWithParentThread } from './platform/linux.ts';
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
@@ -14,6 +15,9 @@ export interface SpawnSpec {
   args: string; // msgpack, base64: structured-clone values with mpkit objects reduced
   name: string;
   parentPid: number;
+  daemon?: boolean; // a process that ends with its parent (see endWithParent)
+  fromMainThread?: boolean; // started from its parent's main thread
+  program: string; // the program's entry module, where the child's own targets default to (programModule)
 }
 
 /** Refuses options without a usable target when a Process or Thread is made. */
@@ -42,8 +46,8 @@ export function makeSpec(target: Target<unknown[]>, args: unknown[], name: strin
   if (!exportName || exportName === 'anonymous' || /^bound /.test(exportName)) {
     throw new TypeError('The target must be a named function exported by its module (or its export name as a string), so the child can import it');
   }
-  const url = module ? moduleURL(module) : mainModule();
-  return { module: url, target: exportName, args: args.length ? Buffer.from(dumps(args)).toString('base64') : '', name, parentPid: process.pid };
+  const program = programModule(), url = module ? moduleURL(module) : program;
+  return { module: url, target: exportName, args: args.length ? Buffer.from(dumps(args)).toString('base64') : '', name, parentPid: process.pid, program };
 }
 
 // One environment string may hold at most 128 KiB on Linux; a bigger spec goes through a file
@@ -70,7 +74,7 @@ export function receivedSpec(): SpawnSpec | null {
 }
 
 /** In the child: import the module and find the target, with an error that says what to change. */
-export async function loadTarget(spec: SpawnSpec): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
+export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'target' | 'args'>): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
   const mod = await import(spec.module) as Record<string, unknown>;
   const fn = mod[spec.target];
   if (typeof fn !== 'function') {
@@ -91,6 +95,8 @@ export async function runChild(): Promise<void> {
     process.exit(2);
   }
   setIdentity(spec.name, main ? spec.parentPid : null);
+  if (spec.program) setProgramModule(spec.program);
+  if (main && spec.daemon) endWithParent(spec);
   try {
     const { fn, args } = await loadTarget(spec);
     await fn(...args);
@@ -100,4 +106,21 @@ export async function runChild(): Promise<void> {
     if (main) process.exit(1);
     // A thread that raises prints its stack and ends; the process goes on, as in Python.
   }
+}
+
+// A daemon process ends with its parent, as in Python: a parent that exits terminates its daemons
+// (process.ts), but one killed outright cannot, and a pool's workers would wait on its queue for
+// ever. Started from the parent's main thread, the kernel sees to it (endWithParentThread), even
+// while this process's JavaScript is blocked. Started from a worker thread, whose end must not
+// end the child, the child watches instead: when its parent is gone it has been handed to another
+// (its ppid changes, which pid reuse cannot fake). That check runs whenever the event loop does.
+const WATCH_MS = 250;
+
+function endWithParent(spec: SpawnSpec) {
+  const gone = () => process.ppid !== spec.parentPid;
+  if (!(spec.fromMainThread && endWithParentThread())) {
+    const timer = setInterval(() => { if (gone()) process.kill(process.pid, 'SIGTERM'); }, WATCH_MS);
+    (timer as { unref?(): void }).unref?.(); // it never keeps a daemon alive by itself
+  }
+  if (gone()) process.kill(process.pid, 'SIGTERM'); // the parent died before any of that was in place
 }

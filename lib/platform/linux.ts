@@ -19,6 +19,7 @@ function bind() {
     strerror: libc.func('const char *strerror(int errnum)'),
     // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
     syscall: libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
+    prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   };
 }
 let bound: ReturnType<typeof bind> | null = null;
@@ -134,3 +135,15 @@ let tid = 0;
 export function kernelThreadId(): number {
   return (tid ||= Number(c().syscall(SYS_gettid, 0n, 0, 0, null, null, 0)));
 }
+
+const PR_SET_PDEATHSIG = 1, SIGTERM = 15;
+
+/**
+ * Asks the kernel to send this process SIGTERM when the thread that started it ends: for a child
+ * started from its parent's main thread, when the parent does, however it dies, even while this
+ * process's own JavaScript is busy or blocked. False if the kernel refused.
+ */
+export function endWithParentThread(): boolean {
+  return c().prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) === 0;
+}
+

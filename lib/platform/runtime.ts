@@ -19,6 +19,22 @@ export function mainModule(): string {
   return (main = process.argv[1] ? builtin('node:url').pathToFileURL(process.argv[1]).href : '');
 }
 
+let program: string | undefined;
+
+/**
+ * Where a target is looked up when no module is named: the program's entry module, also in the
+ * processes and threads it starts (Python's __mp_main__), whose own entry is mpkit's bootstrap (and
+ * a Deno worker has no Deno.mainModule at all). Unlike mainModule(), never what isMain() asks.
+ */
+export function programModule(): string {
+  return program ?? mainModule();
+}
+
+/** In a child process or thread: the program's entry module, as its parent knew it. */
+export function setProgramModule(url: string) {
+  program = url;
+}
+
 let onMain: boolean | undefined;
 
 /**

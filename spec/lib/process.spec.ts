@@ -189,4 +189,17 @@ test('a segment is removed when its creator is killed', async () => {
   assert.is(own(), 0);
 });
 
+test('daemons end with a parent that is killed outright: a pool worker and a daemon process', async () => {
+  const pids = mp.Array('i', 4);
+  const parent = new mp.Process({ target: targets.startDaemonsThenDie, args: [pids], module });
+  parent.start();
+  await parent.join(60);
+  assert.is(parent.exitCode, -9);
+  const started = pids.toArray().filter((pid) => pid > 0);
+  assert.is(started.length, 2, 'one pool worker and one daemon');
+  const alive = () => started.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  for (let i = 0; i < 150 && alive().length; i++) await sleep(20);
+  assert.equal(alive(), [], 'no daemon outlived its parent by 3 s');
+});
+
 test.run();
