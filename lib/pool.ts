@@ -40,7 +40,7 @@ type Job = [id: number, module: string, target: string, spread: boolean, inputs:
 type Done = [worker: number, id: number, ok: boolean, payload: unknown];
 
 interface Task { id: number; fn: Fn; spread: boolean; inputs: unknown[]; resolve(v: unknown[]): void; reject(e: Error): void; dropped?: boolean }
-interface Worker { index: number; runner: Process | Thread }
+interface Worker { index: number; runner: Process | Thread; settled: number }
 
 // Tasks out (on the shared queue or running) per worker: the parent tops the queue up to HIGH once
 // it falls to LOW, in one put, so the workers are woken once per batch and not once per task.
@@ -58,6 +58,11 @@ const slotOf = (id: number) => id & (SLOTS - 1);
 // rings this big carry up to 256 KB in place, where the default would give each chunk a segment of
 // its own (and a worker its first resource tracker): a map of 200,000 numbers is ~30% faster.
 const RING_BYTES = 1 << 20;
+
+// Workers that end before finishing any task, this many times in a row with none finishing one in
+// between, cannot start (a module that does not load, an initializer that throws): CPython's pool
+// replaces them for ever; this one stops and says so.
+const FAILED_STARTS = 3;
 
 /** The parts end to end, in one array made at its final size (push, or concat, costs ~3x on a cold map). */
 function joined(parts: unknown[][]): unknown[] {
@@ -160,6 +165,8 @@ abstract class BasePool implements AsyncDisposable {
   #state: 'running' | 'closed' | 'terminated' = 'running';
   #drained: (() => void) | null = null;
   #listening: Promise<void> | null = null;
+  #failedStarts = 0; // see FAILED_STARTS
+  #broken: Error | null = null;
 
   constructor(processes: number = cpuCount(), options: PoolOptions = {}) {
     if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`A pool needs at least 1 worker, not ${processes}`);
@@ -192,7 +199,7 @@ abstract class BasePool implements AsyncDisposable {
   #start(index: number) {
     const init = this.#options.initializer ? this.#fn(this.#options.initializer as Target<never[]>) : null;
     const args: Parameters<typeof poolWorker> = [index, this.#tasks, this.#done, this.#held, this.#marks, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
-    const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: import.meta.url }) };
+    const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: import.meta.url }), settled: 0 };
     this.#workers[index] = worker;
     worker.runner.start();
     worker.runner.join().then(() => this.#ended(worker));
@@ -213,8 +220,19 @@ abstract class BasePool implements AsyncDisposable {
       const how = worker.runner instanceof Process ? `exit code ${worker.runner.exitCode}` : 'its thread ended';
       task.reject(new WorkerDiedError(`A pool worker died (${how}) while it ran this task; the pool replaced it and goes on`));
     }
+    if (!task && worker.settled === 0 && (this.#state === 'running' || this.#busy()) && ++this.#failedStarts >= FAILED_STARTS) {
+      return this.#break(worker);
+    }
     if (this.#state === 'running' || this.#busy()) this.#start(worker.index);
     this.#feed();
+  }
+
+  // Workers cannot start: every task not finished fails with the reason, and so does every later
+  // one; the workers still alive are stopped.
+  #break(worker: Worker) {
+    const how = worker.runner instanceof Process ? `exit code ${worker.runner.exitCode}` : 'its thread ended';
+    this.#broken = new Error(`The pool's workers end before they finish any task (${FAILED_STARTS} in a row, the last with ${how}): their error is printed above; fix it (the tasks' module, the initializer) and make a new pool`);
+    void this.#stop(this.#broken);
   }
 
   #ensureListening() {
@@ -242,6 +260,9 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   #settle([index, id, ok, payload]: Done) {
+    const worker = this.#workers[index];
+    if (worker) worker.settled++;
+    this.#failedStarts = 0;
     const task = this.#out.get(id);
     if (!task) return;
     this.#out.delete(id);
@@ -275,6 +296,7 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   #submit(fn: Fn, spread: boolean, inputs: unknown[], signal?: AbortSignal): Promise<unknown[]> {
+    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#state !== 'running') return Promise.reject(new Error(`Cannot add tasks to a pool that is ${this.#state}`));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -396,14 +418,19 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   /** Stops at once: workers are killed, and every task not finished rejects. */
-  async terminate(): Promise<void> {
+  terminate(): Promise<void> {
+    return this.#stop(new Error('The pool was terminated before this task finished'));
+  }
+
+  async #stop(reason: Error): Promise<void> {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
+    this.#drained?.(); // a join() waiting for the tasks to finish: they will not
     const lost = [...this.#waiting.slice(this.#first).filter((t) => !t.dropped), ...this.#out.values()];
     this.#waiting = [];
     this.#first = 0;
     this.#out.clear();
-    for (const task of lost) task.reject(new Error('The pool was terminated before this task finished'));
+    for (const task of lost) task.reject(reason);
     await Promise.all(this.#workers.map(async (w) => {
       if (!w) return;
       if (w.runner instanceof Process) w.runner.kill();

@@ -38,6 +38,16 @@ test('chunks that overflow the shared queue, in its ring and in segments of thei
   assert.is(segments(), before);
 });
 
+test('workers that cannot start (an initializer that throws): the pool stops and says why, rather than replace them for ever', async () => {
+  for (const Kind of [mp.Pool, mp.ThreadPool]) {
+    const pool = new Kind(2, { module, initializer: targets.fail, initargs: ['no start today'] });
+    const why = (e: unknown) => /end before they finish any task .*initializer/.test((e as Error).message);
+    await rejects(pool.map(targets.square, [1, 2, 3]), why);
+    await rejects(pool.apply(targets.square, [4]), why);
+    await pool.terminate();
+  }
+});
+
 test('an error in a task rejects that task, with the remote stack as its cause', async () => {
   await using pool = new mp.Pool(2, { module });
   await rejects(pool.map(targets.failOn, [1, 2, 3, 4], { chunksize: 1 }), (e) =>
