@@ -2,7 +2,7 @@
 // parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
-import { RUNTIMES, childCommand, childEnv, isMainThread, type RuntimeName } from './platform/runtime.ts';
+import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
 import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
@@ -49,7 +49,7 @@ export class Process<A extends unknown[] = unknown[]> {
 
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
-    const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), daemon: this.daemon, fromMainThread: isMainThread() };
+    const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), daemon: this.daemon };
     const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime);
     const handOver = specEnv(spec);
     const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), ...handOver.env } });

@@ -16,7 +16,6 @@ export interface SpawnSpec {
   name: string;
   parentPid: number;
   daemon?: boolean; // a process that ends with its parent (see endWithParent)
-  fromMainThread?: boolean; // started from its parent's main thread
   program: string; // the program's entry module, where the child's own targets default to (programModule)
 }
 
@@ -110,15 +109,16 @@ export async function runChild(): Promise<void> {
 
 // A daemon process ends with its parent, as in Python: a parent that exits terminates its daemons
 // (process.ts), but one killed outright cannot, and a pool's workers would wait on its queue for
-// ever. Started from the parent's main thread, the kernel sees to it (endWithParentThread), even
-// while this process's JavaScript is blocked. Started from a worker thread, whose end must not
-// end the child, the child watches instead: when its parent is gone it has been handed to another
-// (its ppid changes, which pid reuse cannot fake). That check runs whenever the event loop does.
+// ever. So the kernel is asked to see to it (endWithParentThread), which works even while this
+// process's JavaScript is blocked. Its signal comes when the thread that started the child ends:
+// for a daemon started from a worker thread, when that thread does, as process.ts's exit hook
+// (which runs per thread) would do anyway. Where the kernel cannot, the child watches: once its
+// parent is gone it has been handed to another, so its ppid changes, which pid reuse cannot fake.
 const WATCH_MS = 250;
 
 function endWithParent(spec: SpawnSpec) {
   const gone = () => process.ppid !== spec.parentPid;
-  if (!(spec.fromMainThread && endWithParentThread())) {
+  if (!endWithParentThread()) {
     const timer = setInterval(() => { if (gone()) process.kill(process.pid, 'SIGTERM'); }, WATCH_MS);
     (timer as { unref?(): void }).unref?.(); // it never keeps a daemon alive by itself
   }
