@@ -6,7 +6,8 @@
 // the queue a few tasks per worker at a time, so an abort can still drop them.
 import { Process } from './process.ts';
 import { Thread } from './threading.ts';
-import { PUT_SOME, Queue } from './queues.ts';
+import { Empty, PUT_SOME, Queue } from './queues.ts';
+import { processEnded } from './platform/linux.ts';
 import { Array as SharedArrayOf, type SharedArray } from './sharedctypes.ts';
 import { cpuCount } from './context.ts';
 import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
@@ -63,6 +64,9 @@ const RING_BYTES = 1 << 20;
 // between, cannot start (a module that does not load, an initializer that throws): CPython's pool
 // replaces them for ever; this one stops and says so.
 const FAILED_STARTS = 3;
+
+// With tasks out and no result for this long (seconds), the pool checks that its workers live.
+const CHECK_S = 1;
 
 /** The parts end to end, in one array made at its final size (push, or concat, costs ~3x on a cold map). */
 function joined(parts: unknown[][]): unknown[] {
@@ -248,7 +252,14 @@ abstract class BasePool implements AsyncDisposable {
   // taken in the same turn, and the task queue is topped up once for all of them.
   async #listen() {
     while (this.#state !== 'terminated' && this.#busy()) {
-      let message = await this.#done.getAsync();
+      let message: Done | -1;
+      try {
+        message = await this.#done.getAsync({ timeout: CHECK_S });
+      } catch (e) {
+        if (!(e instanceof Empty)) throw e;
+        this.#checkWorkers();
+        continue;
+      }
       for (;;) {
         if (message === -1) return; // the pool is stopping
         this.#settle(message);
@@ -256,6 +267,14 @@ abstract class BasePool implements AsyncDisposable {
         message = this.#done.getNowait();
       }
       this.#feed();
+    }
+  }
+
+  // A worker's end is normally seen through join(); a runtime that misses a child's exit (Bun has,
+  // leaving it a zombie) would leave its task waiting for ever, so quiet spells ask the OS too.
+  #checkWorkers() {
+    for (const worker of this.#workers) {
+      if (worker && worker.runner instanceof Process && worker.runner.pid && processEnded(worker.runner.pid)) this.#ended(worker);
     }
   }
 

@@ -147,3 +147,13 @@ export function endWithParentThread(): boolean {
   return c().prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) === 0;
 }
 
+/** True once the process with this pid has ended, reaped or not (a zombie has ended too). */
+export function processEnded(pid: number): boolean {
+  try {
+    const stat = builtin('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
