@@ -1,7 +1,6 @@
-// The entry point of every process and thread mpkit starts from the sources (the built package has
-// dist/bootstrap.js, the same two steps): load all of mpkit, so every type a child may receive is
-// registered, then run the target (spawn.ts: runChild).
-import './index.ts';
-import { runChild } from './spawn.ts';
+// The entry point of every process and thread mpkit starts (the built package has dist/bootstrap.js,
+// built from this file): it holds only spawn.ts and what that needs, and loads the rest of mpkit
+// when the target's arguments or module need it (spawn.ts: loadTarget).
+import { runChild } from './child.ts';
 
 await runChild();

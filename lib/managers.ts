@@ -11,6 +11,7 @@ import { Value, type SharedValue } from './sharedctypes.ts';
 import { mainModule } from './platform/runtime.ts';
 import { moduleURL } from './spawn.ts';
 import { builtin } from './platform/builtins.ts';
+import { ownTargets } from './platform/files.ts';
 import { Server, type Factory } from './managers/server.ts';
 import {
   ArrayImpl, BarrierImpl, ConditionImpl, DictImpl, EventImpl, ListImpl, LockImpl, NamespaceImpl, QueueImpl, SemaphoreImpl,
@@ -116,7 +117,7 @@ export class BaseManager implements AsyncDisposable {
     const ready = new Event();
     const port = Value('i', 0);
     const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid };
-    const server = new Process({ target: serveManager, args: [args], module: import.meta.url, daemon: true, name: 'SyncManager' });
+    const server = new Process({ target: serveManager, args: [args], module: ownTargets(import.meta.url), daemon: true, name: 'SyncManager' });
     this.#server = server;
     server.start();
     const end = Date.now() + READY_TIMEOUT_S * 1000;

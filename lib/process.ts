@@ -2,7 +2,8 @@
 // parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
-import { RUNTIMES, childCommand, childEnv, type RuntimeName } from './platform/runtime.ts';
+import { RUNTIMES, type RuntimeName } from './platform/runtime.ts';
+import { childCommand, childEnv } from './platform/launch.ts';
 import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
@@ -56,6 +57,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#child = child;
     this.#state = 'started';
     active.add(this);
+    endDaemonsOnExit();
     if (this.daemon) child.unref();
     this.#exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -102,6 +104,18 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 }
 
+let hooked = false;
+
+// Daemon children do not outlive their parent, as in Python. Hooked at the first start, not at
+// import: on Deno, touching `process` costs every child some 12 ms (platform/runtime.ts: takeEnv).
+function endDaemonsOnExit() {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const p of active) if (p.daemon) p.terminate();
+  });
+}
+
 /** The children started here that have not ended yet. */
 export function activeChildren(): Process<unknown[]>[] {
   return [...active];
@@ -117,8 +131,3 @@ export function parentProcess(): ProcessInfo | null {
   const pid = ownParent();
   return pid === null ? null : { name: 'MainProcess', pid };
 }
-
-// Daemon children do not outlive their parent, as in Python.
-process.once('exit', () => {
-  for (const p of active) if (p.daemon) p.terminate();
-});

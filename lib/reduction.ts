@@ -94,6 +94,12 @@ export function dumps(value: unknown): Uint8Array {
   return codec().pack(reduce(value));
 }
 
+/** dumps(), and whether the value held mpkit objects: only then must the receiver load mpkit to revive it. */
+export function dumpsShared(value: unknown): { bytes: Uint8Array; shared: boolean } {
+  const reduced = reduce(value); // a copy exactly when something was reduced
+  return { bytes: codec().pack(reduced), shared: reduced !== value };
+}
+
 export function loads(bytes: Uint8Array): unknown {
   return revive(codec().unpack(bytes));
 }

@@ -4,7 +4,8 @@
 import type { Worker } from 'node:worker_threads';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
-import { isMainThread, workerEntry } from './platform/runtime.ts';
+import { isMainThread } from './platform/runtime.ts';
+import { workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
 

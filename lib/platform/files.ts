@@ -10,3 +10,12 @@ export const built = typeof MPKIT_BUILT !== 'undefined';
 export function ownFile(path: string): URL {
   return built ? new URL(`./${path.replace(/\.ts$/, '.js')}`, import.meta.url) : new URL(`../${path}`, import.meta.url);
 }
+
+/**
+ * Where a child finds one of mpkit's own targets (the pool's worker, the manager's server) that
+ * the module at `source` exports: that module, or in the built package the bundle, which exports
+ * them beside the public names (scripts/build.ts).
+ */
+export function ownTargets(source: string): string {
+  return built ? new URL('./mpkit.js', import.meta.url).href : source;
+}

@@ -1,10 +1,14 @@
-// The runtime seam: how Node, Deno and Bun name their main module and start a child of their own
-// kind. Nothing outside lib/platform/ asks which runtime it is on.
+// The runtime seam: which runtime this is, how it names its main module, reads its environment and
+// exits (launch.ts: how it starts a child). Nothing outside lib/platform/ asks which runtime it is on.
 import { builtin } from './builtins.ts';
-import { ownFile } from './files.ts';
 
 type Meta = { url: string; main?: boolean };
-const g = globalThis as { Deno?: { mainModule: string }; Bun?: { main: string; isMainThread: boolean }; postMessage?: unknown };
+interface DenoNamespace {
+  mainModule: string;
+  env: { get(name: string): string | undefined; delete(name: string): void };
+  exit(code: number): never;
+}
+const g = globalThis as { Deno?: DenoNamespace; Bun?: { main: string; isMainThread: boolean }; postMessage?: unknown };
 
 export type RuntimeName = 'node' | 'deno' | 'bun';
 export const runtime: RuntimeName = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
@@ -47,121 +51,25 @@ export function isMainThread(): boolean {
   return onMain;
 }
 
+// A child reads its spec and exits through these. On Deno, `process` is Node compatibility, which
+// sets itself up on first touch (about 12 ms): a child that needs nothing of Node's skips it.
+
+/** Reads an environment variable and removes it, so this process's own children do not inherit it. */
+export function takeEnv(name: string): string | undefined {
+  const env = g.Deno ? g.Deno.env : { get: (n: string) => process.env[n], delete: (n: string) => { delete process.env[n]; } };
+  const value = env.get(name);
+  if (value !== undefined) env.delete(name);
+  return value;
+}
+
+/** Ends this process with `code`; 'exit' listeners run, on Deno too. */
+export function exit(code: number): never {
+  return g.Deno ? g.Deno.exit(code) : process.exit(code);
+}
+
 /** True in the module the program was started with; false when a child process imports it. */
 export function isMain(meta: Meta): boolean {
   return meta.main ?? meta.url === mainModule();
 }
 
 export const RUNTIMES: readonly RuntimeName[] = ['node', 'deno', 'bun'];
-
-/** The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags. */
-export function childCommand(entry: string, on: RuntimeName = runtime): [string, string[]] {
-  if (on === runtime) {
-    if (runtime === 'deno') return [process.execPath, ['run', '-A', entry]];
-    if (runtime === 'bun') return [process.execPath, [entry]];
-    // Node's flags carry over, so the child reads TypeScript as the parent did; tsx's give way to
-    // mpkit's cached loader, which starts several times faster.
-    return [process.execPath, [...nodeFlags(), entry]];
-  }
-  const bin = locate(on);
-  if (on === 'deno') return [bin, ['run', '-A', entry]];
-  if (on === 'bun') return [bin, [entry]];
-  return [bin, [...nodeTypeScript(bin), entry]];
-}
-
-/**
- * Environment a child on `on` should get. A Node with a compile cache (22.1+) keeps the code it
- * compiled (TypeScript stripped, too) for the next child, which then starts about twice as fast.
- */
-export function childEnv(on: RuntimeName = runtime): Record<string, string> {
-  if (on !== 'node' || process.env.NODE_COMPILE_CACHE) return {};
-  return { NODE_COMPILE_CACHE: builtin('node:path').join(builtin('node:os').tmpdir(), 'node-compile-cache') }; // Node's own default folder
-}
-
-const located = new Map<RuntimeName, string>();
-
-const executable = (bin: string) => {
-  const fs = builtin('node:fs');
-  try { fs.accessSync(bin, fs.constants.X_OK); return true; } catch { return false; }
-};
-
-/**
- * Another runtime's binary: MPKIT_NODE, MPKIT_DENO or MPKIT_BUN if set, else the first on PATH,
- * else one installed from npm in a node_modules/.bin of the working directory or above it.
- */
-function locate(name: RuntimeName): string {
-  const known = located.get(name);
-  if (known) return known;
-  const { delimiter, dirname, join } = builtin('node:path');
-  const dirs = (process.env.PATH ?? '').split(delimiter);
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    dirs.push(join(dir, 'node_modules', '.bin'));
-    if (dirname(dir) === dir) break;
-  }
-  const found = process.env[`MPKIT_${name.toUpperCase()}`] ?? dirs.map((dir) => join(dir, name)).find(executable);
-  if (!found) throw new Error(`No ${name} on PATH to start the child with: install it, or set MPKIT_${name.toUpperCase()} to its path`);
-  located.set(name, found);
-  return found;
-}
-
-/** The flags another Node needs to import TypeScript: none from 23.6, a flag on 22, tsx before that. */
-function nodeTypeScript(bin: string): string[] {
-  const [major, minor] = builtin('node:child_process').execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().slice(1).split('.').map(Number);
-  if (major > 23 || (major === 23 && minor >= 6)) return [];
-  if (major >= 22) return ['--experimental-strip-types', '--no-warnings=ExperimentalWarning'];
-  try {
-    return ['--import', import.meta.resolve('tsx')];
-  } catch {
-    throw new Error(`Node ${major} reads TypeScript only through tsx: npm install tsx, or pick a newer Node`);
-  }
-}
-
-const TSX_FLAG = /(^|[/\\])tsx([/\\]|$)/;
-let flags: string[] | null = null;
-
-/** This Node's flags for a child: tsx's replaced by ts_register.mjs where esbuild can be found. */
-function nodeFlags(): string[] {
-  if (flags) return flags;
-  const argv = process.execArgv;
-  const isTsx = (i: number) => /^--(import|require|loader|experimental-loader)$/.test(argv[i]) && TSX_FLAG.test(argv[i + 1] ?? '');
-  const usesTsx = argv.some((_, i) => isTsx(i) || /^--(import|require|loader)=.*tsx/.test(argv[i]));
-  if (!usesTsx || !canTranspile()) return (flags = [...argv]);
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (isTsx(i)) i++;
-    else if (!/^--(import|require|loader)=.*tsx/.test(argv[i])) kept.push(argv[i]);
-  }
-  return (flags = ['--import', loaderURL, ...kept]);
-}
-
-const loaderURL = ownFile('platform/ts_register.mjs').href;
-
-function canTranspile(): boolean {
-  try { import.meta.resolve('esbuild'); return true; } catch { return false; }
-}
-
-const threadEntry = ownFile('platform/thread_entry.mjs');
-
-const TS_FILE = /\.[mc]?ts$/;
-
-/**
- * What a worker thread should load to run the bootstrap (a URL) for a target in `module`, and with
- * which Node flags. Where neither is TypeScript (a JavaScript program using the built package),
- * nothing needs reading as TypeScript. Otherwise Node 20 reads it through mpkit's loader
- * (ts_register.mjs, passed as a flag), or, where esbuild cannot be found, the worker registers tsx
- * itself first, which costs a tsx start-up per thread.
- */
-export function workerEntry(bootstrap: URL, module: string): { file: URL | string; eval: boolean; execArgv?: string[] } {
-  if (runtime !== 'node') return { file: threadEntry, eval: false };
-  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
-  const typescript = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
-  if (strips || !typescript || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags() };
-  let tsx: string;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch {
-    throw new Error(`Node ${process.versions.node} reads TypeScript (${module}) only through tsx: npm install tsx, or use Node 22.6 or later`);
-  }
-  const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(bootstrap.href)}); })`;
-  return { file: code, eval: true };
-}

@@ -1,0 +1,75 @@
+// The child's side of spawn.ts: read the spec, import the target's module, call the target, exit.
+// It is all the bootstrap holds (with what it imports), since every process and thread starts
+// with it: msgpack, shared memory and the rest of mpkit load only when the spec needs them, so a
+// child whose target's module does not use mpkit starts about as fast as its runtime does.
+import type { SpawnSpec } from './spawn.ts';
+import { exit, isMainThread, setProgramModule, takeEnv } from './platform/runtime.ts';
+import { builtin } from './platform/builtins.ts';
+import { ownFile } from './platform/files.ts';
+import { setIdentity } from './identity.ts';
+
+/** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
+export function receivedSpec(): SpawnSpec | null {
+  const json = takeEnv('MPKIT_SPAWN'), file = takeEnv('MPKIT_SPAWN_FILE'); // the child's own children get their own
+  if (json) return JSON.parse(json);
+  return file ? JSON.parse(builtin('node:fs').readFileSync(file, 'utf8')) : null;
+}
+
+/** In the child: import the module and find the target, with an error that says what to change. */
+export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'target' | 'args' | 'shared'>): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
+  // mpkit loads first when the arguments hold its objects: each type registers, as its module
+  // loads, how it revives.
+  if (spec.shared) await import(ownFile('index.ts').href);
+  const mod = await import(spec.module) as Record<string, unknown>;
+  const fn = mod[spec.target];
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Target "${spec.target}" is not exported from ${spec.module}: export it so the child can import it`);
+  }
+  if (!spec.args) return { fn: fn as (...args: unknown[]) => unknown, args: [] };
+  const { loads } = await import('./reduction.ts');
+  return { fn: fn as (...args: unknown[]) => unknown, args: loads(Buffer.from(spec.args, 'base64')) as unknown[] };
+}
+
+/**
+ * What every process and thread mpkit starts runs: import the target's module, call the target,
+ * exit. An exception prints its stack to stderr and exits with code 1, as in Python.
+ */
+export async function runChild(): Promise<void> {
+  const main = isMainThread();
+  const spec: SpawnSpec | null = main ? receivedSpec() : builtin('node:worker_threads').workerData;
+  if (!spec) {
+    console.error('mpkit/bootstrap is started by Process and Thread, not by hand');
+    exit(2);
+  }
+  setIdentity(spec.name, main ? spec.parentPid : null);
+  if (spec.program) setProgramModule(spec.program);
+  if (main && spec.daemon) await endWithParent(spec);
+  try {
+    const { fn, args } = await loadTarget(spec);
+    await fn(...args);
+    if (main) exit(0);
+  } catch (e) {
+    console.error(e instanceof Error ? e.stack : e);
+    if (main) exit(1);
+    // A thread that raises prints its stack and ends; the process goes on, as in Python.
+  }
+}
+
+// A daemon process ends with its parent, as in Python: a parent that exits terminates its daemons
+// (process.ts), but one killed outright cannot, and a pool's workers would wait on its queue for
+// ever. So the kernel is asked to see to it (endWithParentThread), which works even while this
+// process's JavaScript is blocked. Its signal comes when the thread that started the child ends:
+// for a daemon started from a worker thread, when that thread does, as process.ts's exit hook
+// (which runs per thread) would do anyway. Where the kernel cannot, the child watches: once its
+// parent is gone it has been handed to another, so its ppid changes, which pid reuse cannot fake.
+const WATCH_MS = 250;
+
+async function endWithParent(spec: SpawnSpec) {
+  const gone = () => process.ppid !== spec.parentPid;
+  const { endWithParentThread } = await import('./platform/linux.ts');
+  if (!endWithParentThread()) {
+    const timer = setInterval(() => { if (gone()) process.kill(process.pid, 'SIGTERM'); }, WATCH_MS);
+    (timer as { unref?(): void }).unref?.(); // it never keeps a daemon alive by itself
+  }
+  if (gone()) process.kill(process.pid, 'SIGTERM'); // the parent died before any of that was in place
+}
