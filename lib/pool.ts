@@ -11,7 +11,9 @@ import { processEnded } from './platform/linux.ts';
 import { Array as SharedArrayOf, type SharedArray } from './sharedctypes.ts';
 import { cpuCount } from './context.ts';
 import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
-import { loadTarget, makeSpec, type Target } from './spawn.ts';
+import { makeSpec, type Target } from './spawn.ts';
+import { loadTarget } from './child.ts';
+import { ownTargets } from './platform/files.ts';
 
 /** A worker ended (killed, or crashed) while it ran this task. */
 export class WorkerDiedError extends Error {
@@ -36,11 +38,12 @@ export interface TaskOptions {
 
 type Fn = { module: string; target: string };
 // A task's inputs: argument lists (spread: starmap, apply), or single items (map), which then need
-// no array each, in memory or on the wire.
-type Job = [id: number, module: string, target: string, spread: boolean, inputs: unknown[]];
+// no array each, in memory or on the wire; a chunk of plain numbers is a Float64Array (numbers()).
+type Items = ArrayLike<unknown>;
+type Job = [id: number, module: string, target: string, spread: boolean, inputs: Items];
 type Done = [worker: number, id: number, ok: boolean, payload: unknown];
 
-interface Task { id: number; fn: Fn; spread: boolean; inputs: unknown[]; resolve(v: unknown[]): void; reject(e: Error): void; dropped?: boolean }
+interface Task { id: number; fn: Fn; spread: boolean; inputs: Items; resolve(v: Items): void; reject(e: Error): void; dropped?: boolean }
 interface Worker { index: number; runner: Process | Thread; settled: number }
 
 // Tasks out (on the shared queue or running) per worker: the parent tops the queue up to HIGH once
@@ -68,8 +71,23 @@ const FAILED_STARTS = 3;
 // With tasks out and no result for this long (seconds), the pool checks that its workers live.
 const CHECK_S = 1;
 
+// A chunk, or its results, made of this many plain numbers or more travels as one Float64Array,
+// whose bytes are copied once where msgpack would encode and decode every number: 8 chunks of
+// 25,000 numbers take 7 ms there and back instead of 52 (Node 24, cold). Every number, -0 and NaN
+// included, comes out as it went in.
+const NUMBERS_MIN = 64;
+
+/** items[from, to) as a Float64Array if they are all numbers (and enough of them), else null. */
+function numbers(items: Items, from = 0, to = items.length): Float64Array | null {
+  if (to - from < NUMBERS_MIN) return null;
+  for (let i = from; i < to; i++) if (typeof items[i] !== 'number') return null;
+  const out = new Float64Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = items[i] as number;
+  return out;
+}
+
 /** The parts end to end, in one array made at its final size (push, or concat, costs ~3x on a cold map). */
-function joined(parts: unknown[][]): unknown[] {
+function joined(parts: Items[]): unknown[] {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Array<unknown>(length);
@@ -112,7 +130,7 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
         if (r instanceof Promise) r = await r; // a synchronous function is not made to wait a turn per item
         results[i] = r;
       }
-      await done.putAsync([index, id, true, results]);
+      await done.putAsync([index, id, true, spread ? results : numbers(results) ?? results]);
     } catch (e) {
       await done.putAsync([index, id, false, errorData(e)]);
     }
@@ -203,7 +221,7 @@ abstract class BasePool implements AsyncDisposable {
   #start(index: number) {
     const init = this.#options.initializer ? this.#fn(this.#options.initializer as Target<never[]>) : null;
     const args: Parameters<typeof poolWorker> = [index, this.#tasks, this.#done, this.#held, this.#marks, init, this.#options.initargs ?? [], this.#options.maxtasksperchild ?? 0];
-    const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: import.meta.url }), settled: 0 };
+    const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: ownTargets(import.meta.url) }), settled: 0 };
     this.#workers[index] = worker;
     worker.runner.start();
     worker.runner.join().then(() => this.#ended(worker));
@@ -286,7 +304,7 @@ abstract class BasePool implements AsyncDisposable {
     if (!task) return;
     this.#out.delete(id);
     if (task.dropped) return; // its promise already rejected when it was dropped
-    if (ok) task.resolve(payload as unknown[]);
+    if (ok) task.resolve(payload as Items);
     else task.reject(rethrown(payload as RemoteErrorData, `pool worker ${index}`));
   }
 
@@ -314,7 +332,7 @@ abstract class BasePool implements AsyncDisposable {
     if (this.#drained && !this.#busy()) this.#drained();
   }
 
-  #submit(fn: Fn, spread: boolean, inputs: unknown[], signal?: AbortSignal): Promise<unknown[]> {
+  #submit(fn: Fn, spread: boolean, inputs: Items, signal?: AbortSignal): Promise<Items> {
     if (this.#broken) return Promise.reject(this.#broken);
     if (this.#state !== 'running') return Promise.reject(new Error(`Cannot add tasks to a pool that is ${this.#state}`));
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -340,18 +358,21 @@ abstract class BasePool implements AsyncDisposable {
     });
   }
 
-  #chunks(items: unknown[], chunksize?: number): unknown[][] {
+  #chunks(items: unknown[], spread: boolean, chunksize?: number): Items[] {
     const size = chunksize ?? Math.max(1, Math.ceil(items.length / (this.size * 4)));
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
-    const out: unknown[][] = [];
-    for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+    const out: Items[] = [];
+    for (let i = 0; i < items.length; i += size) {
+      const end = Math.min(i + size, items.length);
+      out.push((!spread && numbers(items, i, end)) || items.slice(i, end));
+    }
     return out;
   }
 
   /** fn(...args) in a worker. */
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): Promise<Awaited<R>> {
-    const [result] = await this.#submit(this.#fn(fn as Target<never[]>), true, [args], options.signal);
-    return result as Awaited<R>;
+    const results = await this.#submit(this.#fn(fn as Target<never[]>), true, [args], options.signal);
+    return results[0] as Awaited<R>;
   }
 
   applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): AsyncResult<Awaited<R>> {
@@ -369,7 +390,7 @@ abstract class BasePool implements AsyncDisposable {
 
   async #map(fn: Target<never[]>, spread: boolean, items: Iterable<unknown>, { chunksize, signal }: TaskOptions & { chunksize?: number }): Promise<unknown[]> {
     const target = this.#fn(fn);
-    const parts = await Promise.all(this.#chunks(Array.isArray(items) ? items : [...items], chunksize).map((chunk) => this.#submit(target, spread, chunk, signal)));
+    const parts = await Promise.all(this.#chunks(Array.isArray(items) ? items : [...items], spread, chunksize).map((chunk) => this.#submit(target, spread, chunk, signal)));
     return joined(parts);
   }
 
@@ -385,7 +406,7 @@ abstract class BasePool implements AsyncDisposable {
   async *#stream<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, ordered: boolean, chunksize = 1, signal?: AbortSignal): AsyncGenerator<Awaited<R>> {
     const target = this.#fn(fn as Target<never[]>);
     const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
-    const inFlight: { done: boolean; value?: unknown[]; error?: unknown; promise: Promise<void> }[] = [];
+    const inFlight: { done: boolean; value?: Items; error?: unknown; promise: Promise<void> }[] = [];
     let exhausted = false;
     const fill = async () => {
       while (!exhausted && inFlight.length < this.size * 2) {
@@ -407,7 +428,8 @@ abstract class BasePool implements AsyncDisposable {
       await inFlight[at].promise;
       const [slot] = inFlight.splice(at, 1);
       if (slot.error) throw slot.error;
-      for (const v of slot.value!) yield v as Awaited<R>;
+      const values = slot.value!;
+      for (let i = 0; i < values.length; i++) yield values[i] as Awaited<R>;
       await fill();
     }
   }

@@ -38,6 +38,24 @@ test('chunks that overflow the shared queue, in its ring and in segments of thei
   assert.is(segments(), before);
 });
 
+test('chunks of numbers, which travel as Float64Arrays, and chunks that are not all numbers: every value comes back as it went', async () => {
+  for (const Kind of [mp.Pool, mp.ThreadPool]) {
+    await using pool = new Kind(2, { module });
+    const odd = [-0, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 31), 0.1, 5e-324, Number.MAX_VALUE];
+    const numbers = Array.from({ length: 1000 }, (_, i) => odd[i % odd.length] ?? i);
+    const back = await pool.map(targets.same, numbers);
+    assert.ok(Array.isArray(back) && back.length === numbers.length);
+    assert.ok(back.every((v, i) => Object.is(v, numbers[i])), 'numbers, -0 and NaN included, as they went');
+    assert.equal(await pool.map(targets.describe, numbers, { chunksize: 100 }), numbers.map(targets.describe), 'numbers in, text out');
+    const mixed = numbers.map((v, i) => (i === 500 ? 'five hundred' : i === 700 ? null : v));
+    const again = await pool.map(targets.same, mixed, { chunksize: 250 });
+    assert.ok(again.every((v, i) => Object.is(v, mixed[i])), 'a chunk with one non-number goes as it is');
+    const seen: unknown[] = [];
+    for await (const v of pool.imap(targets.same, numbers, { chunksize: 100 })) seen.push(v);
+    assert.ok(seen.every((v, i) => Object.is(v, numbers[i])), 'imap, too');
+  }
+});
+
 test('workers that cannot start (an initializer that throws): the pool stops and says why, rather than replace them for ever', async () => {
   for (const Kind of [mp.Pool, mp.ThreadPool]) {
     const pool = new Kind(2, { module, initializer: targets.fail, initargs: ['no start today'] });
