@@ -79,10 +79,13 @@ const NUMBERS_MIN = 64;
 
 /** items[from, to) as a Float64Array if they are all numbers (and enough of them), else null. */
 function numbers(items: Items, from = 0, to = items.length): Float64Array | null {
-  if (to - from < NUMBERS_MIN) return null;
-  for (let i = from; i < to; i++) if (typeof items[i] !== 'number') return null;
+  if (to - from < NUMBERS_MIN || typeof items[from] !== 'number') return null;
   const out = new Float64Array(to - from);
-  for (let i = from; i < to; i++) out[i - from] = items[i] as number;
+  for (let i = from; i < to; i++) {
+    const v = items[i];
+    if (typeof v !== 'number') return null;
+    out[i - from] = v;
+  }
   return out;
 }
 
@@ -92,8 +95,19 @@ function joined(parts: Items[]): unknown[] {
   for (const part of parts) length += part.length;
   const out = new Array<unknown>(length);
   let k = 0;
-  for (const part of parts) for (let i = 0; i < part.length; i++) out[k++] = part[i];
+  for (const part of parts) k = part instanceof Float64Array ? copyNumbers(part, out, k) : copyItems(part, out, k);
   return out;
+}
+
+// One loop per kind of part, so that each stays monomorphic (a cold map runs them in the interpreter).
+function copyNumbers(part: Float64Array, out: unknown[], k: number): number {
+  for (let i = 0; i < part.length; i++) out[k++] = part[i];
+  return k;
+}
+
+function copyItems(part: Items, out: unknown[], k: number): number {
+  for (let i = 0; i < part.length; i++) out[k++] = part[i];
+  return k;
 }
 
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
