@@ -24,6 +24,7 @@ test('map, starmap, apply, applyAsync and chunks, on processes and threads', asy
     assert.is(await later, 81);
     assert.ok(later.ready() && later.successful());
     assert.equal(await pool.mapAsync(targets.square, [3]).get(10), [9]);
+    assert.equal(await pool.map(targets.twiceSometimesLater, items), items.map((x) => 2 * x), 'results awaited only where they are promises');
   }
 });
 
