@@ -16,14 +16,14 @@ export function receivedSpec(): SpawnSpec | null {
 }
 
 /** In the child: import the module and find the target, with an error that says what to change. */
-export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'target' | 'args' | 'shared'>): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
+export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'target' | 'args' | 'shared'>): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
   // mpkit loads first when the arguments hold its objects: each type registers, as its module
   // loads, how it revives.
   if (spec.shared) await import(ownFile('index.ts').href);
   const mod = await import(spec.module) as Record<string, unknown>;
   const fn = mod[spec.target];
   if (typeof fn !== 'function') {
-    throw new TypeError(`Target "${spec.target}" is not exported from ${spec.module}: export it so the child can import it`);
+    throw new TypeError(`Target "${spec.target}" is not exported from ${spec.source ?? spec.module}: export it so the child can import it`);
   }
   if (!spec.args) return { fn: fn as (...args: unknown[]) => unknown, args: [] };
   const { loads } = await import('./reduction.ts');

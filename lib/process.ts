@@ -2,8 +2,8 @@
 // parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
-import { RUNTIMES, type RuntimeName } from './platform/runtime.ts';
-import { childCommand, childEnv } from './platform/launch.ts';
+import { RUNTIMES, runtime, type RuntimeName } from './platform/runtime.ts';
+import { childCommand, childEnv, childModule } from './platform/launch.ts';
 import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
@@ -51,7 +51,13 @@ export class Process<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), daemon: this.daemon };
-    const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime);
+    let typescript = true; // a child on another runtime reads what it is given
+    if ((this.#options.runtime ?? runtime) === runtime) {
+      const chosen = childModule(spec.module, bootstrap);
+      if (chosen.module !== spec.module) spec.source = spec.module;
+      ({ module: spec.module, typescript } = chosen);
+    }
+    const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime, typescript);
     const handOver = specEnv(spec);
     const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), ...handOver.env } });
     this.#child = child;

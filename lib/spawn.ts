@@ -10,6 +10,7 @@ export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
 export interface SpawnSpec {
   module: string; // URL of the module that exports the target
+  source?: string; // where the child imports a bundle of that module (platform/ts_bundle.ts): the module itself
   target: string; // the export's name
   args: string; // msgpack, base64: structured-clone values with mpkit objects reduced
   shared?: boolean; // args hold mpkit objects, so the child loads mpkit before reviving them

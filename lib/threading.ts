@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
-import { workerEntry } from './platform/launch.ts';
+import { childModule, workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
 
@@ -45,6 +45,8 @@ export class Thread<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
+    const chosen = childModule(spec.module, bootstrap).module;
+    if (chosen !== spec.module) [spec.source, spec.module] = [spec.module, chosen];
     const entry = workerEntry(bootstrap, spec.module);
     const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;

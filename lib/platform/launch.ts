@@ -4,15 +4,19 @@
 import { builtin } from './builtins.ts';
 import { ownFile } from './files.ts';
 import { runtime, type RuntimeName } from './runtime.ts';
+import { bundledModule } from './ts_bundle.ts';
 
-/** The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags. */
-export function childCommand(entry: string, on: RuntimeName = runtime): [string, string[]] {
+/**
+ * The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags.
+ * `typescript`: whether the child will import TypeScript (its bootstrap, or its target's module).
+ */
+export function childCommand(entry: string, on: RuntimeName = runtime, typescript = true): [string, string[]] {
   if (on === runtime) {
     if (runtime === 'deno') return [process.execPath, ['run', '-A', entry]];
     if (runtime === 'bun') return [process.execPath, [entry]];
     // Node's flags carry over, so the child reads TypeScript as the parent did; tsx's give way to
     // mpkit's cached loader, which starts several times faster.
-    return [process.execPath, [...nodeFlags(), entry]];
+    return [process.execPath, [...nodeFlags(typescript), entry]];
   }
   const bin = locate(on);
   if (on === 'deno') return [bin, ['run', '-A', entry]];
@@ -68,24 +72,35 @@ function nodeTypeScript(bin: string): string[] {
 }
 
 const TSX_FLAG = /(^|[/\\])tsx([/\\]|$)/;
-let flags: string[] | null = null;
+const loaderURL = ownFile('platform/ts_register.mjs').href;
+const isLoader = (value: string) => TSX_FLAG.test(value) || value === loaderURL;
 
-/** This Node's flags for a child: tsx's replaced by ts_register.mjs where esbuild can be found. */
-function nodeFlags(): string[] {
-  if (flags) return flags;
-  const argv = process.execArgv;
-  const isTsx = (i: number) => /^--(import|require|loader|experimental-loader)$/.test(argv[i]) && TSX_FLAG.test(argv[i + 1] ?? '');
-  const usesTsx = argv.some((_, i) => isTsx(i) || /^--(import|require|loader)=.*tsx/.test(argv[i]));
-  if (!usesTsx || !canTranspile()) return (flags = [...argv]);
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (isTsx(i)) i++;
-    else if (!/^--(import|require|loader)=.*tsx/.test(argv[i])) kept.push(argv[i]);
-  }
-  return (flags = ['--import', loaderURL, ...kept]);
+/** How many of execArgv's words from i on load TypeScript (tsx, or mpkit's loader): 0, 1 or 2. */
+function loaderFlag(argv: string[], i: number): number {
+  if (/^--(import|require|loader|experimental-loader)$/.test(argv[i]) && isLoader(argv[i + 1] ?? '')) return 2;
+  const joined = /^--(import|require|loader|experimental-loader)=(.*)$/.exec(argv[i]);
+  return joined && isLoader(joined[2]) ? 1 : 0;
 }
 
-const loaderURL = ownFile('platform/ts_register.mjs').href;
+const flags = new Map<boolean, string[]>();
+
+/**
+ * This Node's flags for a child: a TypeScript loader (tsx's, or mpkit's) gives way to mpkit's,
+ * where esbuild can be found, if the child reads TypeScript, and to none if it does not.
+ */
+function nodeFlags(typescript: boolean): string[] {
+  const known = flags.get(typescript);
+  if (known) return known;
+  const argv = process.execArgv, kept: string[] = [];
+  let loads = false;
+  for (let i = 0; i < argv.length; i++) {
+    const words = loaderFlag(argv, i);
+    if (words) { loads = true; i += words - 1; } else kept.push(argv[i]);
+  }
+  const chosen = !loads ? [...argv] : !typescript ? kept : canTranspile() ? ['--import', loaderURL, ...kept] : [...argv];
+  flags.set(typescript, chosen);
+  return chosen;
+}
 
 function canTranspile(): boolean {
   try { import.meta.resolve('esbuild'); return true; } catch { return false; }
@@ -94,6 +109,31 @@ function canTranspile(): boolean {
 const threadEntry = ownFile('platform/thread_entry.mjs');
 
 const TS_FILE = /\.[mc]?ts$/;
+
+/** A flag's values in this Node's execArgv (`--conditions`, `-C`), in both of their spellings. */
+function flagValues(names: string[]): string[] {
+  const argv = process.execArgv, out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [name, value] = argv[i].split(/=(.*)/s);
+    if (names.includes(name)) out.push(value ?? argv[++i] ?? '');
+  }
+  return out;
+}
+
+/**
+ * What a child of this runtime imports for its target's `module`, and whether it reads TypeScript
+ * to do so (its bootstrap or that module). On a Node without type stripping, a TypeScript module is
+ * swapped for its bundle once there is one (ts_bundle.ts), so the child needs no loader, unless
+ * mpkit itself runs from its sources (the mpkit-source condition), which only the loader reads.
+ */
+export function childModule(module: string, bootstrap: URL): { module: string; typescript: boolean } {
+  const typescript = (m: string) => TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(m).pathname);
+  if (runtime !== 'node' || (process.features as { typescript?: unknown }).typescript || !typescript(module)) return { module, typescript: typescript(module) };
+  const conditions = flagValues(['--conditions', '-C']);
+  if (TS_FILE.test(bootstrap.pathname) || conditions.includes('mpkit-source') || !canTranspile()) return { module, typescript: true };
+  const bundle = bundledModule(module, conditions);
+  return bundle ? { module: bundle, typescript: false } : { module, typescript: true };
+}
 
 /**
  * What a worker thread should load to run the bootstrap (a URL) for a target in `module`, and with
@@ -106,7 +146,7 @@ export function workerEntry(bootstrap: URL, module: string): { file: URL | strin
   if (runtime !== 'node') return { file: threadEntry, eval: false };
   const strips = Boolean((process.features as { typescript?: unknown }).typescript);
   const typescript = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
-  if (strips || !typescript || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags() };
+  if (strips || !typescript || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags(typescript) };
   let tsx: string;
   try {
     tsx = import.meta.resolve('tsx/esm/api');
