@@ -45,9 +45,9 @@ export class Thread<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
-    const chosen = childModule(spec.module, bootstrap).module;
-    if (chosen !== spec.module) [spec.source, spec.module] = [spec.module, chosen];
-    const entry = workerEntry(bootstrap, spec.module);
+    const chosen = childModule(spec.module, bootstrap);
+    if (chosen.module !== spec.module) [spec.source, spec.module] = [spec.module, chosen.module];
+    const entry = workerEntry(bootstrap, spec.module, chosen.typescript);
     const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;
     this.#alive = true;

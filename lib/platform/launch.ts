@@ -121,17 +121,18 @@ function flagValues(names: string[]): string[] {
 }
 
 /**
- * What a child of this runtime imports for its target's `module`, and whether it reads TypeScript
- * to do so (its bootstrap or that module). On a Node without type stripping, a TypeScript module is
- * swapped for its bundle once there is one (ts_bundle.ts), so the child needs no loader, unless
- * mpkit itself runs from its sources (the mpkit-source condition), which only the loader reads.
+ * What a child of this runtime imports for its target's `module`, and whether it may read
+ * TypeScript (and so keeps the loader this process reads it with, if any). On a Node without type
+ * stripping, a TypeScript module is swapped for its bundle once there is one (ts_bundle.ts), and
+ * that child is known to need no loader. Any other child may: a pool's worker imports the tasks'
+ * modules, a manager's server the program's. mpkit running from its sources (the mpkit-source
+ * condition) is read by the loader alone.
  */
 export function childModule(module: string, bootstrap: URL): { module: string; typescript: boolean } {
-  const typescript = (m: string) => TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(m).pathname);
-  if (runtime !== 'node' || (process.features as { typescript?: unknown }).typescript || !typescript(module)) return { module, typescript: typescript(module) };
+  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+  if (runtime !== 'node' || strips || !TS_FILE.test(new URL(module).pathname) || TS_FILE.test(bootstrap.pathname)) return { module, typescript: true };
   const conditions = flagValues(['--conditions', '-C']);
-  if (TS_FILE.test(bootstrap.pathname) || conditions.includes('mpkit-source') || !canTranspile()) return { module, typescript: true };
-  const bundle = bundledModule(module, conditions);
+  const bundle = conditions.includes('mpkit-source') || !canTranspile() ? null : bundledModule(module, conditions);
   return bundle ? { module: bundle, typescript: false } : { module, typescript: true };
 }
 
@@ -140,13 +141,13 @@ export function childModule(module: string, bootstrap: URL): { module: string; t
  * which Node flags. Where neither is TypeScript (a JavaScript program using the built package),
  * nothing needs reading as TypeScript. Otherwise Node 20 reads it through mpkit's loader
  * (ts_register.mjs, passed as a flag), or, where esbuild cannot be found, the worker registers tsx
- * itself first, which costs a tsx start-up per thread.
+ * itself first, which costs a tsx start-up per thread. `typescript`: as childModule() says.
  */
-export function workerEntry(bootstrap: URL, module: string): { file: URL | string; eval: boolean; execArgv?: string[] } {
+export function workerEntry(bootstrap: URL, module: string, typescript = true): { file: URL | string; eval: boolean; execArgv?: string[] } {
   if (runtime !== 'node') return { file: threadEntry, eval: false };
   const strips = Boolean((process.features as { typescript?: unknown }).typescript);
-  const typescript = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
-  if (strips || !typescript || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags(typescript) };
+  const readsTs = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
+  if (strips || !readsTs || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags(typescript) };
   let tsx: string;
   try {
     tsx = import.meta.resolve('tsx/esm/api');
