@@ -24,17 +24,24 @@ function isReducible(v: unknown): v is Reducible {
   return typeof v === 'object' && v !== null && REDUCE in v;
 }
 
+// msgpack has no -0 (msgpackr writes it as the integer 0), so it travels as a record of its own.
+const NEGATIVE_ZERO: Reduced = { $mpkit: '-0', state: null };
+registerType('-0', () => -0);
+
 // Both walks leave alone what holds nothing of mpkit's: reduce copies only the arrays and objects
-// on the way to a reducible, and revive works in place on what msgpack just built. A chunk of
-// 100,000 numbers then costs one pass and no garbage.
+// on the way to a reducible (or a -0), and revive works in place on what msgpack just built. A
+// chunk of 100,000 numbers then costs one pass and no garbage.
 export function reduce(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;
   if (isReducible(value)) return value[REDUCE]();
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      if (typeof v !== 'object' || v === null) continue;
+      if (typeof v !== 'object' || v === null) {
+        if (v === 0 && 1 / v < 0) (copy ??= value.slice())[i] = NEGATIVE_ZERO;
+        continue;
+      }
       const r = reduce(v);
       if (r !== v) (copy ??= value.slice())[i] = r;
     }
@@ -44,7 +51,10 @@ export function reduce(value: unknown): unknown {
     let copy: Record<string, unknown> | null = null;
     for (const k in value) {
       const v = (value as Record<string, unknown>)[k];
-      if (typeof v !== 'object' || v === null) continue;
+      if (typeof v !== 'object' || v === null) {
+        if (v === 0 && 1 / v < 0) (copy ??= { ...value })[k] = NEGATIVE_ZERO;
+        continue;
+      }
       const r = reduce(v);
       if (r !== v) (copy ??= { ...value })[k] = r;
     }

@@ -29,6 +29,10 @@ export class Ref {
 
 const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && (v as { [BRAND]?: boolean })[BRAND] === true;
 
+// msgpack has no -0 (msgpackr writes it as the integer 0): it travels as an extension of its own.
+class NegativeZero {}
+const NEGATIVE_ZERO = new NegativeZero();
+
 type Packr = import('msgpackr').Packr;
 let packr: Packr | null = null;
 
@@ -52,6 +56,7 @@ function codec(): Packr {
       return new Ref(id, typeid);
     },
   });
+  msgpackr.addExtension({ type: 0x4e, Class: NegativeZero, pack: () => Buffer.alloc(0), unpack: () => -0 });
   return packr;
 }
 
@@ -81,7 +86,7 @@ function walk(value: unknown, swap: (v: unknown) => unknown): unknown {
 }
 
 export function encode(message: unknown, handlers: RefHandlers): Uint8Array {
-  return codec().pack(walk(message, (v) => handlers.toRef(v) ?? v));
+  return codec().pack(walk(message, (v) => (v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : handlers.toRef(v) ?? v)));
 }
 
 export function decode(bytes: Uint8Array, handlers: RefHandlers): unknown {

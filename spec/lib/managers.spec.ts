@@ -44,6 +44,8 @@ test('proxies reach the same objects from a child; the server has its own pid', 
 
 test('a dict, a namespace, a value and a set; a proxy stored in a dict stays a proxy', async () => {
   await using manager = await start();
+  const zeros = await manager.list<number>([-0, 0]);
+  assert.ok(Object.is(await zeros.get(0), -0) && Object.is(await zeros.get(1), 0), '-0 stays -0 both ways');
   const d = await manager.dict<unknown>({ a: 1 });
   await d.update({ b: 2 });
   assert.is(await d.setdefault('c', 3), 3);

@@ -18,6 +18,15 @@ test('a queue carries items from a parent to a child process, in order and compl
   assert.is(out.value, 500500);
 });
 
+test('items come out as they went in: -0 (which msgpack has not), NaN, bigints, nesting', () => {
+  const q = new mp.Queue<unknown>();
+  const items: unknown[] = [-0, [1, -0, 'a'], { a: -0, b: [NaN, -0] }, 2n ** 70n, new Set([1])];
+  for (const item of items) q.put(item);
+  for (const item of items) assert.equal(q.get(), item);
+  q.put([-0]);
+  assert.ok(Object.is((q.get() as number[])[0], -0), 'assert.equal does not tell -0 from 0');
+});
+
 test('bounds, timeouts, Empty and Full, joinable counts', () => {
   const q = new mp.JoinableQueue<string>(1);
   assert.ok(q.empty());
