@@ -14,8 +14,10 @@ export type Address = string | { host: string; port: number };
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 const HANDSHAKE_FRAME = 256;
 const HANDSHAKE_MS = 10_000;
-const CHALLENGE = Buffer.from('{sha256}');
-const WELCOME = Buffer.from('#WELCOME#'), FAILURE = Buffer.from('#FAILURE#');
+// Made at first use, not at import: Buffer is Node compatibility, which Deno sets up when first
+// touched (~12 ms), and every child imports mpkit.
+let made: { CHALLENGE: Buffer; WELCOME: Buffer; FAILURE: Buffer } | null = null;
+const tags = () => (made ??= { CHALLENGE: Buffer.from('{sha256}'), WELCOME: Buffer.from('#WELCOME#'), FAILURE: Buffer.from('#FAILURE#') });
 
 /** The other end does not hold the same authkey (or is not an mpkit peer at all). */
 export class AuthenticationError extends Error {
@@ -142,6 +144,7 @@ function hmac(key: Uint8Array, message: Uint8Array): Buffer {
 
 /** Sends a challenge and checks the answer; a wrong answer is told #FAILURE# and throws. */
 async function deliverChallenge(conn: SocketConnection, key: Uint8Array) {
+  const { CHALLENGE, WELCOME, FAILURE } = tags();
   const message = Buffer.concat([CHALLENGE, builtin('node:crypto').randomBytes(40)]);
   conn.sendBytes(message);
   const answer = await conn.recvBytes();
@@ -154,6 +157,7 @@ async function deliverChallenge(conn: SocketConnection, key: Uint8Array) {
 }
 
 async function answerChallenge(conn: SocketConnection, key: Uint8Array) {
+  const { CHALLENGE, WELCOME } = tags();
   const message = await conn.recvBytes();
   if (!message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) throw new AuthenticationError('The peer sent no challenge: it is not an mpkit server');
   conn.sendBytes(hmac(key, message));
