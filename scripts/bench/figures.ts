@@ -20,6 +20,8 @@ const now = () => performance.timeOrigin + performance.now(); // comparable acro
 // --- what children run -------------------------------------------------------------------------
 
 const nothing = { target: 'nothing', module: new URL('./nothing.ts', import.meta.url) };
+// The same, in a module that imports mpkit, as most targets' modules do: the child then loads it all.
+const nothingWithMpkit = { target: 'nothing', module: new URL('./nothing_mpkit.ts', import.meta.url) };
 
 export function lockLoop(lock: mp.Lock, n: number, out: mp.SharedValue<'d'>) {
   // Once untimed first: the figure is the steady cost, as for a thread, whose earlier repeats ran
@@ -186,22 +188,25 @@ async function twoProcesses(n: number, target: typeof increment | typeof rawIncr
   return ((Math.max(...ends.toArray()) - t0) / (2 * n)) * 1e6;
 }
 
+/** Per start + join, in ms, of n processes running `target`. */
+async function processes(n: number, target: typeof nothing): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await started(new mp.Process(target));
+  return (performance.now() - t0) / n;
+}
+
+/** A bare start of this runtime on an empty file, in ms. */
+async function bareStarts(n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve) => spawn(process.execPath, bareArgs, { stdio: 'ignore' }).once('exit', resolve));
+  }
+  return (performance.now() - t0) / n;
+}
+
 const FIGURES: Record<string, Figure> = {
-  process_start_join_ms: {
-    count: 10,
-    async mpkit(n) {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await started(new mp.Process(nothing));
-      return (performance.now() - t0) / n;
-    },
-    async floor(n) {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        await new Promise((resolve) => spawn(process.execPath, bareArgs, { stdio: 'ignore' }).once('exit', resolve));
-      }
-      return (performance.now() - t0) / n;
-    },
-  },
+  process_start_join_ms: { count: 10, mpkit: (n) => processes(n, nothing), floor: bareStarts },
+  process_start_mpkit_ms: { count: 10, mpkit: (n) => processes(n, nothingWithMpkit), floor: bareStarts },
   thread_start_join_us: {
     count: 200,
     async mpkit(n) {
