@@ -413,15 +413,12 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   async #map(fn: Target<never[]>, spread: boolean, items: Iterable<unknown>, { chunksize, signal }: TaskOptions & { chunksize?: number }): Promise<unknown[]> {
-    const target = this.#fn(fn);
-    const chunks = this.#chunks(Array.isArray(items) ? items : [...items], spread, chunksize);
+    const target = this.#fn(fn), list = Array.isArray(items) ? items : [...items];
     // One array made at its final size (push, or concat, costs ~3x on a cold map), filled a part at
     // a time as each arrives, so only the last part's copy is left when the workers are done.
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const out = new Array<unknown>(length);
+    const out = new Array<unknown>(list.length);
     let at = 0;
-    await Promise.all(chunks.map((chunk) => {
+    await Promise.all(this.#chunks(list, spread, chunksize).map((chunk) => {
       const from = at;
       at += chunk.length;
       return this.#submit(target, spread, chunk, signal).then((part) => copyPart(part, out, from));
