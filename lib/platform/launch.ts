@@ -8,7 +8,7 @@ import { bundledModule } from './ts_bundle.ts';
 
 /**
  * The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags.
- * `typescript`: whether the child will import TypeScript (its bootstrap, or its target's module).
+ * `typescript`: whether the child may read TypeScript, as childModule() says.
  */
 export function childCommand(entry: string, on: RuntimeName = runtime, typescript = true): [string, string[]] {
   if (on === runtime) {
