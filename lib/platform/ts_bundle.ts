@@ -9,7 +9,7 @@
 // own TypeScript stays where it is: packages, JavaScript, node: builtins and mpkit are imported from
 // their own files by absolute URL, so they are the same modules as anywhere else, and each bundled
 // file keeps its own import.meta.url. Where a bundle could behave otherwise than the files as
-// written (an import() of a computed path, import.meta.resolve), no bundle is made.
+// written (an import() of anything but a string literal, import.meta.resolve), no bundle is made.
 import type { Plugin } from 'esbuild';
 import { builtin } from './builtins.ts';
 
@@ -90,7 +90,8 @@ async function make(url: string, conditions: string[]): Promise<Made> {
       });
       b.onLoad({ filter: TS_FILE }, async (args) => {
         const source = readFileSync(args.path, 'utf8');
-        if (/import\.meta\.resolve/.test(source)) refused = true;
+        // esbuild would bundle the files an import(`./${name}.ts`) matches now, not one added later.
+        if (/import\.meta\.resolve|\bimport\s*\(\s*(?!['"])/.test(source)) refused = true;
         const meta = { url: pathToFileURL(args.path).href, filename: args.path, dirname: dirname(args.path) };
         const out = await esbuild.transform(source, {
           loader: args.path.endsWith('x') ? 'tsx' : 'ts', format: 'esm', sourcefile: args.path, sourcemap: 'inline',
