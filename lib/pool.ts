@@ -122,6 +122,42 @@ function callAll(fn: (...args: unknown[]) => unknown, spread: boolean, inputs: I
   return inputs.length;
 }
 
+/** Calls fn on each of inputs into out while it returns numbers; where one does not, puts it in `odd` and returns its index. */
+function callNumbers(fn: (x: number) => unknown, inputs: Float64Array, out: Float64Array, odd: { value: unknown }): number {
+  for (let i = 0; i < inputs.length; i++) {
+    const r = fn(inputs[i]);
+    if (typeof r !== 'number') {
+      odd.value = r;
+      return i;
+    }
+    out[i] = r;
+  }
+  return inputs.length;
+}
+
+/**
+ * A chunk's results. Numbers in and numbers out go straight into a Float64Array, the form they
+ * travel in; anything else into an array made at its final size (a chunk's results outgrow V8's
+ * young space, and each push that grew the array there would map fresh pages).
+ */
+async function runChunk(fn: (...args: unknown[]) => unknown, spread: boolean, inputs: Items): Promise<Items> {
+  let results: unknown[], i: number;
+  if (!spread && inputs instanceof Float64Array) {
+    const out = new Float64Array(inputs.length), odd = { value: undefined as unknown };
+    i = callNumbers(fn, inputs, out, odd);
+    if (i === inputs.length) return out;
+    results = new Array<unknown>(inputs.length);
+    for (let k = 0; k < i; k++) results[k] = out[k];
+    results[i] = odd.value;
+    if (!(odd.value instanceof Promise)) i = callAll(fn, spread, inputs, results, i + 1);
+  } else {
+    results = new Array<unknown>(inputs.length);
+    i = callAll(fn, spread, inputs, results, 0);
+  }
+  for (; i < inputs.length; i = callAll(fn, spread, inputs, results, i + 1)) results[i] = await results[i];
+  return spread ? results : numbers(results) ?? results;
+}
+
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
 export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, marks: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
   if (init) {
@@ -148,13 +184,7 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
         fn = (await loadTarget({ module, target, args: '' })).fn;
         loaded.set(`${module}#${target}`, fn);
       }
-      // Made at its final size: a chunk's results outgrow V8's young space, and each push that grew
-      // the array there would map fresh pages (5-10x the cost of the calls on a cold worker).
-      const results = new Array<unknown>(inputs.length);
-      for (let i = callAll(fn, spread, inputs, results, 0); i < inputs.length; i = callAll(fn, spread, inputs, results, i + 1)) {
-        results[i] = await results[i];
-      }
-      await done.putAsync([index, id, true, spread ? results : numbers(results) ?? results]);
+      await done.putAsync([index, id, true, await runChunk(fn, spread, inputs)]);
     } catch (e) {
       await done.putAsync([index, id, false, errorData(e)]);
     }

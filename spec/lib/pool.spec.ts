@@ -48,6 +48,8 @@ test('chunks of numbers, which travel as Float64Arrays, and chunks that are not 
     assert.ok(Array.isArray(back) && back.length === numbers.length);
     assert.ok(back.every((v, i) => Object.is(v, numbers[i])), 'numbers, -0 and NaN included, as they went');
     assert.equal(await pool.map(targets.describe, numbers, { chunksize: 100 }), numbers.map(targets.describe), 'numbers in, text out');
+    const counting = Array.from({ length: 1000 }, (_, i) => i);
+    assert.equal(await pool.map(targets.twiceSometimesLater, counting, { chunksize: 500 }), counting.map((x) => 2 * x), 'numbers in, some promised');
     const mixed = numbers.map((v, i) => (i === 500 ? 'five hundred' : i === 700 ? null : v));
     const again = await pool.map(targets.same, mixed, { chunksize: 250 });
     assert.ok(again.every((v, i) => Object.is(v, mixed[i])), 'a chunk with one non-number goes as it is');
