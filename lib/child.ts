@@ -1,12 +1,15 @@
 // The child's side of spawn.ts: read the spec, import the target's module, call the target, exit.
 // It is all the bootstrap holds (with what it imports), since every process and thread starts
-// with it: msgpack, shared memory and the rest of mpkit load only when the spec needs them, so a
-// child whose target's module does not use mpkit starts about as fast as its runtime does.
+// with it: the rest of mpkit loads only when the spec needs it, and msgpack and koffi at their
+// first use, so a child whose target's module does not use mpkit starts about as fast as its
+// runtime does. What it imports is all static, so that it makes one chunk (scripts/build.ts).
 import type { SpawnSpec } from './spawn.ts';
 import { exit, isMainThread, setProgramModule, takeEnv } from './platform/runtime.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
 import { setIdentity } from './identity.ts';
+import { loads } from './reduction.ts';
+import { endWithParentThread } from './platform/linux.ts';
 
 /** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
 export function receivedSpec(): SpawnSpec | null {
@@ -26,7 +29,6 @@ export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'ta
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.source ?? spec.module}: export it so the child can import it`);
   }
   if (!spec.args) return { fn: fn as (...args: unknown[]) => unknown, args: [] };
-  const { loads } = await import('./reduction.ts');
   return { fn: fn as (...args: unknown[]) => unknown, args: loads(Buffer.from(spec.args, 'base64')) as unknown[] };
 }
 
@@ -66,7 +68,6 @@ const WATCH_MS = 250;
 
 async function endWithParent(spec: SpawnSpec) {
   const gone = () => process.ppid !== spec.parentPid;
-  const { endWithParentThread } = await import('./platform/linux.ts');
   if (!endWithParentThread()) {
     const timer = setInterval(() => { if (gone()) process.kill(process.pid, 'SIGTERM'); }, WATCH_MS);
     (timer as { unref?(): void }).unref?.(); // it never keeps a daemon alive by itself

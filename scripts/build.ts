@@ -3,8 +3,10 @@
 // JavaScript; and one module loads several times faster than forty (Node 24: 27 ms less for every
 // child process and thread), so all of lib/ becomes one bundle, dist/mpkit.js. The bootstrap that
 // every child process and thread starts with is a second entry: esbuild splits out what the two
-// share (spawn.ts and what it needs) into one chunk, so a child whose target does not use mpkit
+// share (child.ts and what it needs) into one chunk, so a child whose target does not use mpkit
 // loads that alone (Bun: 7 ms less per child), and one that does gets the same module instances.
+// Each further chunk would cost a child a module load (~0.8 ms on Bun), so the bootstrap's imports
+// are static: esbuild gives a dynamic import() a chunk of its own.
 //   mpkit.js, chunk-*.js      the bundle, and the part it shares with the bootstrap
 //   index.js, threading.js    the package's two entry points, re-exporting the bundle's public names
 //   bootstrap.js              what every child process and thread starts with
