@@ -4,7 +4,7 @@
 import { builtin } from './builtins.ts';
 import { ownFile } from './files.ts';
 import { runtime, type RuntimeName } from './runtime.ts';
-import { bundledModule } from './ts_bundle.ts';
+import { TS_FILE, bundledModule } from './ts_bundle.ts';
 
 /**
  * The command that runs `entry` (a file path) on `on`: by default this runtime, with the same flags.
@@ -108,7 +108,8 @@ function canTranspile(): boolean {
 
 const threadEntry = ownFile('platform/thread_entry.mjs');
 
-const TS_FILE = /\.[mc]?ts$/;
+/** Whether this Node strips types itself (22.6 and later). */
+const strips = () => Boolean((process.features as { typescript?: unknown }).typescript);
 
 /** A flag's values in this Node's execArgv (`--conditions`, `-C`), in both of their spellings. */
 function flagValues(names: string[]): string[] {
@@ -129,8 +130,7 @@ function flagValues(names: string[]): string[] {
  * condition) is read by the loader alone.
  */
 export function childModule(module: string, bootstrap: URL): { module: string; typescript: boolean } {
-  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
-  if (runtime !== 'node' || strips || !TS_FILE.test(new URL(module).pathname) || TS_FILE.test(bootstrap.pathname)) return { module, typescript: true };
+  if (runtime !== 'node' || strips() || !TS_FILE.test(new URL(module).pathname) || TS_FILE.test(bootstrap.pathname)) return { module, typescript: true };
   const conditions = flagValues(['--conditions', '-C']);
   const bundle = conditions.includes('mpkit-source') || !canTranspile() ? null : bundledModule(module, conditions);
   return bundle ? { module: bundle, typescript: false } : { module, typescript: true };
@@ -145,9 +145,8 @@ export function childModule(module: string, bootstrap: URL): { module: string; t
  */
 export function workerEntry(bootstrap: URL, module: string, typescript = true): { file: URL | string; eval: boolean; execArgv?: string[] } {
   if (runtime !== 'node') return { file: threadEntry, eval: false };
-  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
   const readsTs = TS_FILE.test(bootstrap.pathname) || TS_FILE.test(new URL(module).pathname);
-  if (strips || !readsTs || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags(typescript) };
+  if (strips() || !readsTs || canTranspile()) return { file: threadEntry, eval: false, execArgv: nodeFlags(typescript) };
   let tsx: string;
   try {
     tsx = import.meta.resolve('tsx/esm/api');

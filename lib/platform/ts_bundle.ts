@@ -13,7 +13,8 @@
 import type { Plugin } from 'esbuild';
 import { builtin } from './builtins.ts';
 
-const TS_FILE = /\.[mc]?tsx?$/;
+/** A TypeScript module's file, as launch.ts and this file tell them. */
+export const TS_FILE = /\.[mc]?ts$/;
 const VERSION = 1; // bump when the bundle's making changes
 
 // A bundle, or null where none can be made (it is not tried again until one of the inputs changes).
@@ -94,7 +95,7 @@ async function make(url: string, conditions: string[]): Promise<Made> {
         if (/import\.meta\.resolve|\bimport\s*\(\s*(?!['"])/.test(source)) refused = true;
         const meta = { url: pathToFileURL(args.path).href, filename: args.path, dirname: dirname(args.path) };
         const out = await esbuild.transform(source, {
-          loader: args.path.endsWith('x') ? 'tsx' : 'ts', format: 'esm', sourcefile: args.path, sourcemap: 'inline',
+          loader: 'ts', format: 'esm', sourcefile: args.path, sourcemap: 'inline',
           define: { 'import.meta': JSON.stringify(meta) },
         });
         return { contents: out.code, loader: 'js', resolveDir: dirname(args.path) };
