@@ -38,6 +38,9 @@ interface Entry { bytes: Uint8Array; length: number }
  */
 export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_BYTES = Symbol('getBytes');
 
+/** poll, watching the queue for a given time before sleeping: for a side that expects an item at once (manager lanes). */
+export const WATCH = Symbol('watch'), WATCH_ASYNC = Symbol('watchAsync');
+
 /** Puts items in order while they fit, never waiting; returns how many went in. For a feeder that keeps the rest (pool). */
 export const PUT_SOME = Symbol('putSome');
 
@@ -290,13 +293,14 @@ export class Queue<T = unknown> {
   empty(): boolean { return this.qsize() === 0; }
   full(): boolean { const max = this.#w[MAXSIZE]; return max > 0 && this.qsize() >= max; }
 
-  *#poll(timeout?: number | null): Waiting<boolean> {
+  *#poll(timeout?: number | null, watchMs?: number): Waiting<boolean> {
     const w = this.#w, end = deadline(timeout);
     for (;;) {
       const seen = Atomics.load(w, PUTS);
       if (Atomics.load(w, COUNT) > 0) return true;
       if (Atomics.load(w, CLOSED) || performance.now() >= end) return false; // closed: nothing more will come
-      if (spin(w, PUTS, seen, end)) continue;
+      if (spin(w, PUTS, seen, end, watchMs)) continue;
+      if (performance.now() >= end) return false;
       Atomics.add(w, GET_WAITERS, 1);
       try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
     }
@@ -305,6 +309,8 @@ export class Queue<T = unknown> {
   /** True once an item is waiting; false if none came within `timeout` seconds (0: do not wait) or the queue is closed. */
   poll(timeout: number | null = 0): boolean { return runBlocking(this.#poll(timeout)); }
   pollAsync(timeout: number | null = 0): Promise<boolean> { return runAsync(this.#poll(timeout)); }
+  [WATCH](timeout: number | null, watch: number): boolean { return runBlocking(this.#poll(timeout, watch)); }
+  [WATCH_ASYNC](timeout: number | null, watch: number): Promise<boolean> { return runAsync(this.#poll(timeout, watch)); }
 
   /** No more puts, from any process; getters drain what is left, and async iteration then ends. */
   close(): void {

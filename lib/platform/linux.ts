@@ -19,6 +19,7 @@ function bind() {
     strerror: libc.func('const char *strerror(int errnum)'),
     // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
     syscall: libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
+    sched_yield: libc.func('int sched_yield()'),
     prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   };
 }
@@ -119,6 +120,11 @@ export function futexWaitAsync(address: bigint, expected: number, ms: number): P
       else resolve(r === 0);
     });
   });
+}
+
+/** Lets another runnable thread have this CPU now, if one waits for it. */
+export function yieldCpu(): void {
+  c().sched_yield();
 }
 
 /** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
