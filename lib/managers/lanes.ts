@@ -155,6 +155,7 @@ export class Lane {
   readonly #watch = new Watch(WATCH_MS);
   readonly #backlog: Uint8Array[] = []; // batches the inbox had no room for yet, in order
   #listening = false;
+  #unanswered = false; // the last drain left replies still awaited: the listener is needed
   #closed = false;
   #flushing = false; // a flush is due at the end of this turn
 
@@ -236,15 +237,18 @@ export class Lane {
         if (!answered) break;
       }
     }
-    if (this.#pending()) void this.#listen();
+    this.#unanswered = this.#pending();
+    if (this.#unanswered) void this.#listen();
   }
 
   // Replies that take longer (a lock the server waits for) arrive here, without blocking anything.
+  // It stops once a watch has seen every reply: a listener left waiting while calls go on (each
+  // answered within its watch) would have the server wake it, and it the event loop, for every one.
   async #listen() {
     if (this.#listening) return;
     this.#listening = true;
     try {
-      while (this.#pending() && !this.#replies.closed) {
+      while (this.#unanswered && !this.#replies.closed) {
         if (await this.#replies.pollAsync(0.05)) this.#drain(false);
       }
     } finally {
