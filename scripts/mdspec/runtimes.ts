@@ -35,12 +35,15 @@ function firstOf(...paths: (string | null | undefined)[]): string | null {
   return paths.find((p): p is string => !!p && executable(p)) ?? null;
 }
 
-function version(bin: string): Promise<string> {
-  return new Promise((resolve) => {
+/** The runtime's version, or the error that kept it from saying (once more after a failure: a busy machine can stall a start). */
+async function version(bin: string, tries = 2): Promise<{ version: string } | { error: string }> {
+  const r = await new Promise<{ version: string } | { error: string }>((resolve) => {
     execFile(bin, ['--version'], { timeout: 10_000 }, (err, stdout) => {
-      resolve(err ? '' : stdout.trim().split('\n')[0].replace(/^(deno|bun) ?/i, '').split(' ')[0].replace(/^v/, ''));
+      if (err) resolve({ error: err.killed ? 'timed out after 10 s' : err.message.split('\n')[0] });
+      else resolve({ version: stdout.trim().split('\n')[0].replace(/^(deno|bun) ?/i, '').split(' ')[0].replace(/^v/, '') });
     });
   });
+  return 'error' in r && tries > 1 ? version(bin, tries - 1) : r;
 }
 
 /** Finds a binary by the env override, the project's node_modules, then PATH. */
@@ -72,8 +75,9 @@ export async function detect(names: Runtime[], root: string): Promise<(Installed
   return Promise.all(names.map(async (name): Promise<Installed | Missing> => {
     const bin = locate(name, root);
     if (!bin) return { name, reason: `${name} is not installed: ${INSTALL[name]}` };
-    const v = await version(bin);
-    if (!v) return { name, reason: `${bin} --version failed: ${INSTALL[name]}` };
+    const said = await version(bin);
+    if ('error' in said) return { name, reason: `${bin} --version failed (${said.error}): ${INSTALL[name]}` };
+    const v = said.version;
     if (name === 'node24' && Number(v.split('.')[0]) < 23) return { name, reason: `${bin} is Node ${v}, not 24: ${INSTALL[name]}` };
     return { name, bin, version: v, args: argsFor(name, root) };
   }));
