@@ -93,17 +93,21 @@ export class Queue<T = unknown> {
 
   #at(word: number): bigint { return this.#address + BigInt(word * 4); }
 
-  // The ring wraps: copy in (or out) in at most two pieces.
+  // The ring wraps: copy in (or out) in at most two pieces. Most items do not wrap, and take no
+  // subarray: on Bun, making a view of a view was a tenth of a manager call.
   #copyIn(bytes: Uint8Array, at: number) {
-    const first = Math.min(bytes.length, this.#ring.length - at);
+    const first = this.#ring.length - at;
+    if (bytes.length <= first) return this.#ring.set(bytes, at);
     this.#ring.set(bytes.subarray(0, first), at);
-    if (first < bytes.length) this.#ring.set(bytes.subarray(first), 0);
+    this.#ring.set(bytes.subarray(first), 0);
   }
 
   #copyOut(at: number, length: number): Uint8Array {
-    const out = new Uint8Array(length), first = Math.min(length, this.#ring.length - at);
-    out.set(this.#ring.subarray(at, at + first));
-    if (first < length) out.set(this.#ring.subarray(0, length - first), first);
+    const first = this.#ring.length - at;
+    if (length <= first) return this.#ring.slice(at, at + length);
+    const out = new Uint8Array(length);
+    out.set(this.#ring.subarray(at));
+    out.set(this.#ring.subarray(0, length - first), first);
     return out;
   }
 

@@ -46,11 +46,11 @@ class Batch {
   /** The batch as one item, after `header` (a lane's number) if given; the batch is then empty. */
   take(header?: number): Uint8Array {
     const offset = header === undefined ? 0 : 4;
-    const item = new Uint8Array(offset + this.#bytes), view = new DataView(item.buffer);
-    if (header !== undefined) view.setUint32(0, header, true);
+    const item = new Uint8Array(offset + this.#bytes);
+    if (header !== undefined) putUint32(item, 0, header);
     let at = offset;
     for (const frame of this.#frames) {
-      view.setUint32(at, frame.length, true);
+      putUint32(item, at, frame.length);
       item.set(frame, at + 4);
       at += 4 + frame.length;
     }
@@ -62,11 +62,23 @@ class Batch {
   get empty(): boolean { return this.#frames.length === 0; }
 }
 
+// Lengths and lane numbers are little-endian words, written and read by hand: a DataView costs an
+// object per batch, and on Bun reaching an array's buffer to make one was as dear as the rest of it.
+function putUint32(bytes: Uint8Array, at: number, value: number) {
+  bytes[at] = value;
+  bytes[at + 1] = value >>> 8;
+  bytes[at + 2] = value >>> 16;
+  bytes[at + 3] = value >>> 24;
+}
+
+function getUint32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0;
+}
+
 /** Calls `each` with every frame of a batch item, from `offset` on. */
 function unbatch(item: Uint8Array, offset: number, each: (frame: Uint8Array) => void) {
-  const view = new DataView(item.buffer, item.byteOffset, item.byteLength);
   for (let at = offset; at < item.length;) {
-    const length = view.getUint32(at, true);
+    const length = getUint32(item, at);
     each(item.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
@@ -123,7 +135,7 @@ export class LaneHub {
       }
       while (inbox.qsize() > 0) {
         const item = inbox[GET_BYTES]();
-        const lane = this.#lanes.get(new DataView(item.buffer, item.byteOffset, 4).getUint32(0, true));
+        const lane = this.#lanes.get(getUint32(item, 0));
         if (lane) { // else closed: its client is gone
           this.#pumping = true;
           try { unbatch(item, 4, lane.onFrame); } finally { this.#pumping = false; }

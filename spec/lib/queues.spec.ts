@@ -59,6 +59,20 @@ test('putMany puts in order, waits for room like put, and on Full keeps the item
   assert.equal([small.get(), small.get(), small.qsize()], ['a', 'b', 0]);
 });
 
+test('items that wrap around the end of the ring come out whole, in order', () => {
+  const q = new mp.Queue<string>(0, { capacity: 256 });
+  const sent: string[] = [], got: string[] = [];
+  // Lengths that do not divide the ring: over a thousand items every offset is crossed.
+  for (let i = 0; i < 1000; i++) {
+    const item = String.fromCharCode(97 + (i % 26)).repeat(i % 41);
+    sent.push(item);
+    q.put(item, { timeout: 5 });
+    while (q.qsize() > 2) got.push(q.get({ timeout: 5 })); // two stay in: the next put lands behind them
+  }
+  while (got.length < sent.length) got.push(q.get({ timeout: 5 }));
+  assert.equal(got, sent);
+});
+
 test('an item bigger than the ring travels in its own segment, and nothing is left behind', async () => {
   const q = new mp.Queue<number[]>(0, { capacity: 4096 });
   const p = new mp.Process({ target: targets.sendBig, args: [q], module });
