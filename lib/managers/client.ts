@@ -35,7 +35,7 @@ export class Client {
       // On this machine (a Unix socket), requests and replies then go through shared memory.
       if (typeof this.address === 'string') {
         const offer = await this.#ask(conn, 'lanes') as LaneOffer;
-        this.#lane = new Lane(offer, (frame) => this.#deliver(frame), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
+        this.#lane = new Lane(offer, (bytes, start, end) => this.#deliver(bytes, start, end), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
       }
       this.#conn = conn;
       for (const frame of this.#queued.splice(0)) this.#send(frame);
@@ -70,10 +70,11 @@ export class Client {
     });
   }
 
-  #deliver(frame: Uint8Array) {
+  /** Takes the reply in frame[start, end). */
+  #deliver(frame: Uint8Array, start = 0, end = frame.length) {
     let seq: number, tag: string, value: unknown;
     try {
-      [seq, tag, value] = decode(frame, this.refs) as [number, string, unknown];
+      [seq, tag, value] = decode(frame, this.refs, start, end) as [number, string, unknown];
     } catch (e) {
       this.#conn?.close();
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} sent a reply that cannot be read`, { cause: e }));

@@ -75,26 +75,32 @@ function getUint32(bytes: Uint8Array, at: number): number {
   return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0;
 }
 
+/**
+ * Where a frame lies: item[start, end). Frames are read where they lie, with no view made of each:
+ * msgpack then keeps one DataView for the whole batch, where it added one to every frame.
+ */
+export type OnFrame = (item: Uint8Array, start: number, end: number) => void;
+
 /** Calls `each` with every frame of a batch item, from `offset` on. */
-function unbatch(item: Uint8Array, offset: number, each: (frame: Uint8Array) => void) {
+function unbatch(item: Uint8Array, offset: number, each: OnFrame) {
   for (let at = offset; at < item.length;) {
-    const length = getUint32(item, at);
-    each(item.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
+    const end = at + 4 + getUint32(item, at);
+    each(item, at + 4, end);
+    at = end;
   }
 }
 
 /** The server's side: one inbox, read by one pump, and a reply queue per lane. */
 export class LaneHub {
   #inbox: Queue<Uint8Array> | null = null;
-  #lanes = new Map<number, { onFrame(frame: Uint8Array): void; flush(): void; close(): void }>();
+  #lanes = new Map<number, { onFrame: OnFrame; flush(): void; close(): void }>();
   #next = 1;
 
   /**
    * A new lane whose frames go to `onFrame`; `reply` sends on it, and a reply that finds the
    * client's queue full goes to `overflow`; `close` when its socket closes.
    */
-  open(onFrame: (frame: Uint8Array) => void, overflow: (frame: Uint8Array) => void): { offer: LaneOffer; reply(frame: Uint8Array): void; close(): void } {
+  open(onFrame: OnFrame, overflow: (frame: Uint8Array) => void): { offer: LaneOffer; reply(frame: Uint8Array): void; close(): void } {
     if (!this.#inbox) {
       this.#inbox = new Queue<Uint8Array>(0, { capacity: 1024 * 1024 });
       void this.#pump(this.#inbox);
@@ -107,7 +113,7 @@ export class LaneHub {
       const item = batch.take();
       // A client that stops reading must not stall the server: when its queue is full the replies
       // go over the socket instead (replies name their request, so order is free).
-      try { replies[PUT_BYTES](item); } catch { unbatch(item, 0, overflow); }
+      try { replies[PUT_BYTES](item); } catch { unbatch(item, 0, (bytes, start, end) => overflow(bytes.subarray(start, end))); }
     };
     const close = () => { closed = true; this.#lanes.delete(lane); replies.close(); };
     this.#lanes.set(lane, { onFrame, flush, close });
@@ -160,7 +166,7 @@ export class Lane {
   readonly #lane: number;
   readonly #inbox: Queue<Uint8Array>;
   readonly #replies: Queue<Uint8Array>;
-  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #onFrame: OnFrame;
   readonly #pending: () => boolean;
   readonly #failed: (e: Error) => void;
   readonly #batch = new Batch();
@@ -175,7 +181,7 @@ export class Lane {
    * `pending` says whether any reply is still awaited: the lane reads only while one is. `failed`
    * hears of requests that could not be sent (the server closed its inbox).
    */
-  constructor(offer: LaneOffer, onFrame: (frame: Uint8Array) => void, pending: () => boolean, failed: (e: Error) => void) {
+  constructor(offer: LaneOffer, onFrame: OnFrame, pending: () => boolean, failed: (e: Error) => void) {
     this.#lane = offer.lane;
     this.#inbox = revive(offer.inbox) as Queue<Uint8Array>;
     this.#replies = revive(offer.replies) as Queue<Uint8Array>;

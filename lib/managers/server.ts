@@ -98,14 +98,14 @@ export class Server {
     const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
     const byLane = (message: Reply) => { if (!conn.closed) lane!.reply(encode(message, this.#refs)); };
     const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
-    const handle = (frame: Uint8Array, reply: (message: Reply) => void) => {
+    const handle = (frame: Uint8Array, reply: (message: Reply) => void, start = 0, end = frame.length) => {
       if (conn.closed) return;
       let request: unknown;
-      try { request = decode(frame, this.#refs); } catch { return cutOff(); }
+      try { request = decode(frame, this.#refs, start, end); } catch { return cutOff(); }
       if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') return cutOff();
       const [seq, op, ...operands] = request as [number, string, ...unknown[]];
       if (op === 'lanes') { // a client on this machine asks for the shared-memory path (lanes.ts)
-        lane ??= this.#hub.open((f) => handle(f, byLane), (f) => { if (!conn.closed) conn.sendBytes(f); });
+        lane ??= this.#hub.open((bytes, start, end) => handle(bytes, byLane, start, end), (f) => { if (!conn.closed) conn.sendBytes(f); });
         return reply([seq, '#RETURN', lane.offer]);
       }
       try {

@@ -89,6 +89,8 @@ export function encode(message: unknown, handlers: RefHandlers): Uint8Array {
   return codec().pack(walk(message, (v) => (v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : handlers.toRef(v) ?? v)));
 }
 
-export function decode(bytes: Uint8Array, handlers: RefHandlers): unknown {
-  return walk(codec().unpack(bytes), (v) => (isRef(v) ? handlers.fromRef(v) : v));
+/** Decodes bytes[start, end): the whole of `bytes` unless told. */
+export function decode(bytes: Uint8Array, handlers: RefHandlers, start?: number, end?: number): unknown {
+  const message = start === undefined ? codec().unpack(bytes) : codec().unpack(bytes, { start, end });
+  return walk(message, (v) => (isRef(v) ? handlers.fromRef(v) : v));
 }
