@@ -38,8 +38,8 @@ interface Entry { bytes: Uint8Array; length: number }
  */
 export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_BYTES = Symbol('getBytes');
 
-/** poll, watching the queue for a given time before sleeping: for a side that expects an item at once (manager lanes). */
-export const WATCH = Symbol('watch'), WATCH_ASYNC = Symbol('watchAsync');
+/** Waits up to a given time for an item by watching the queue, not sleeping (where a second core lets the putter run meanwhile): for a side that expects one at once (manager lanes). */
+export const WATCH = Symbol('watch');
 
 /** Puts items in order while they fit, never waiting; returns how many went in. For a feeder that keeps the rest (pool). */
 export const PUT_SOME = Symbol('putSome');
@@ -313,8 +313,7 @@ export class Queue<T = unknown> {
   /** True once an item is waiting; false if none came within `timeout` seconds (0: do not wait) or the queue is closed. */
   poll(timeout: number | null = 0): boolean { return runBlocking(this.#poll(timeout)); }
   pollAsync(timeout: number | null = 0): Promise<boolean> { return runAsync(this.#poll(timeout)); }
-  [WATCH](timeout: number | null, watch: number): boolean { return runBlocking(this.#poll(timeout, watch)); }
-  [WATCH_ASYNC](timeout: number | null, watch: number): Promise<boolean> { return runAsync(this.#poll(timeout, watch)); }
+  [WATCH](ms: number): boolean { return runBlocking(this.#poll(ms / 1000, ms)); }
 
   /** No more puts, from any process; getters drain what is left, and async iteration then ends. */
   close(): void {

@@ -87,8 +87,8 @@ export function spin(words: Int32Array, index: number, seen: number, end = Infin
 
 /**
  * How long to watch for an answer that usually comes at once (a manager's reply, a client's next
- * request). Where a wake-up is slow (a VM: 100-300 µs), a watch shorter than it is worse than none:
- * one late side makes the other sleep too, and every call after pays two wake-ups. So the watch
+ * request). Where a wake-up is slow (a VM: 100-300 µs), a watch much shorter than it lets one late
+ * side put the other to sleep too, and every call after pays two wake-ups. So the watch
  * doubles, up to `max`, while answers come within it, and halves, down to SPIN_MS, when one does
  * not: a peer that answers late, or rarely, soon costs no more than any other wait.
  */
@@ -96,8 +96,11 @@ export class Watch {
   ms: number;
   readonly max: number;
   constructor(max: number) { this.ms = this.max = max; }
-  /** Records whether the answer came within the watch. */
-  saw(answered: boolean) { this.ms = answered ? Math.min(this.max, this.ms * 2) : Math.max(SPIN_MS, this.ms / 2); }
+  /** Records whether the answer came within the watch, and returns that. */
+  saw(answered: boolean): boolean {
+    this.ms = answered ? Math.min(this.max, this.ms * 2) : Math.max(SPIN_MS, this.ms / 2);
+    return answered;
+  }
 }
 
 /** A wait that ran out of time, where the API has no false to return. */

@@ -9,7 +9,7 @@
 // one side wrote in one turn of its event loop (a client's pipelined requests, the replies to
 // them), so a thousand calls in flight cost a few queue operations, not two thousand. An inbox
 // item starts with its lane's number. Frames are already msgpack, so they travel as bytes.
-import { Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH, WATCH_ASYNC } from '../queues.ts';
+import { Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH } from '../queues.ts';
 import { REDUCE, revive, type Reduced } from '../reduction.ts';
 import { Watch } from '../waiting.ts';
 
@@ -134,11 +134,7 @@ export class LaneHub {
     for (;;) {
       // Right after a batch, the client's next one is usually on its way: watch for it, then
       // sleep with the event loop running.
-      if (inbox.qsize() === 0) {
-        const answered = inbox[WATCH](watch.ms / 1000, watch.ms);
-        watch.saw(answered);
-        if (!answered && !await inbox[WATCH_ASYNC](null, 0)) break; // closed
-      }
+      if (inbox.qsize() === 0 && !watch.saw(inbox[WATCH](watch.ms)) && !await inbox.pollAsync(null)) break; // closed
       while (inbox.qsize() > 0) {
         const item = inbox[GET_BYTES]();
         const lane = this.#lanes.get(getUint32(item, 0));
@@ -248,12 +244,7 @@ export class Lane {
   #drain(watch: boolean) {
     while (this.#pending()) {
       if (this.#replies.qsize() > 0) unbatch(this.#replies[GET_BYTES](), 0, this.#onFrame);
-      else if (!watch) break;
-      else {
-        const answered = this.#replies[WATCH](this.#watch.ms / 1000, this.#watch.ms);
-        this.#watch.saw(answered);
-        if (!answered) break;
-      }
+      else if (!watch || !this.#watch.saw(this.#replies[WATCH](this.#watch.ms))) break;
     }
     this.#unanswered = this.#pending();
     if (this.#unanswered) void this.#listen();
