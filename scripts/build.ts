@@ -9,11 +9,14 @@
 // are static: esbuild gives a dynamic import() a chunk of its own.
 //   mpkit.js, chunk-*.js      the bundle, and the part it shares with the bootstrap
 //   index.js, threading.js    the package's two entry points, re-exporting the bundle's public names
+//   *.node.js                 the same for Node, which first gives Node before 20.16 getBuiltinModule
 //   bootstrap.js              what every child process and thread starts with
 //   platform/*.mjs, resource_tracker_main.js   the plain JavaScript files children start, copied
-// Types stay in lib/ (package.json's "types" conditions).
+//   types/                    declarations of lib/ (tsconfig.build.json), mapped back to lib/, which ships too
+//   mdspec.js                 the doc runner as one file with nothing to install (markdown-it inside)
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -53,16 +56,36 @@ export async function buildDist(): Promise<void> {
     outdir: dist, splitting: true, chunkNames: '[name]-[hash]', // beside mpkit.js: ownFile() looks there
     bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external',
     define: { MPKIT_BUILT: 'true' },
-    sourcemap: 'linked', sourcesContent: true, logLevel: 'error',
+    sourcemap: 'linked', sourcesContent: false, logLevel: 'error', // the maps point into lib/, which ships
   });
   const reexport = (names: string[]) => `export { ${names.join(', ')} } from './mpkit.js';\n`;
   writeFileSync(join(dist, 'index.js'), reexport(await exportsOf('index.ts')));
   writeFileSync(join(dist, 'threading.js'), reexport(await exportsOf('threading.ts')));
+  // Node's entries ("node" in package.json's exports) give Node before 20.16 what mpkit needs first.
+  for (const name of ['index', 'threading']) writeFileSync(join(dist, `${name}.node.js`), `import './platform/builtins_shim.mjs';\nexport * from './${name}.js';\n`);
   const threadEntry = readFileSync(join(lib, 'platform', 'thread_entry.mjs'), 'utf8');
   if (!threadEntry.includes("'../bootstrap.ts'")) throw new Error('lib/platform/thread_entry.mjs no longer imports ../bootstrap.ts: update scripts/build.ts');
   writeFileSync(join(dist, 'platform', 'thread_entry.mjs'), threadEntry.replace("'../bootstrap.ts'", "'../bootstrap.js'"));
-  for (const file of ['platform/ts_register.mjs', 'platform/ts_hooks.mjs', 'resource_tracker_main.js']) copyFileSync(join(lib, file), join(dist, file));
+  for (const file of ['platform/ts_register.mjs', 'platform/ts_hooks.mjs', 'platform/builtins_shim.mjs', 'resource_tracker_main.js']) copyFileSync(join(lib, file), join(dist, file));
+  await buildMdspec();
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   console.error(`built ${relative(process.cwd(), dist) || '.'}/ in ${Math.round(performance.now() - started)} ms`);
+}
+
+/**
+ * mdspec as its package's bin: one JavaScript file that any Node 20 runs with no TypeScript tooling
+ * and nothing to install, which is also the file a user may copy into a project of their own.
+ */
+async function buildMdspec(): Promise<void> {
+  const file = join(dist, 'mdspec.js');
+  await build({
+    entryPoints: [join(root, 'scripts', 'mdspec.ts')], outfile: file,
+    bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error',
+    define: { MDSPEC_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
+  });
+  // The source's first line runs it through tsx; the bundle is JavaScript.
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^#!.*/, '#!/usr/bin/env node'));
+  chmodSync(file, 0o755);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await buildDist();
