@@ -2,7 +2,7 @@
 // with the same runtime, and what running docs in parallel gains. Prints a table, writes it into
 // the README between the bench:mdspec markers. Figures are medians of repeats; nothing here asserts.
 import { fs, path } from 'zx';
-import { detect, type Installed } from './mdspec/runtimes.ts';
+import { commandArgs, detect, type Installed } from './mdspec/runtimes.ts';
 import { run } from './mdspec/exec.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -42,7 +42,7 @@ try {
     const d: number[] = [], first: number[] = [], all: number[] = [], serial: number[] = [], parallel: number[] = [];
     for (let i = 0; i < REPEATS; i++) {
       let sum = 0;
-      for (let b = 0; b < BLOCKS; b++) sum += await time(rt.bin, rt.args(direct), work);
+      for (let b = 0; b < BLOCKS; b++) sum += await time(rt.bin, commandArgs(rt, direct), work);
       d.push(sum / BLOCKS);
       first.push(await mdspec(rt.name, 1, one));
       all.push(await mdspec(rt.name, 1, many));

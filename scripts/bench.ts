@@ -6,7 +6,7 @@
 //   npm run bench [-- --quick] [--only name,name] [--runtime node,bun] [--write]
 import { $, fs, path } from 'zx';
 import os from 'node:os';
-import { detect, type Installed } from './mdspec/runtimes.ts';
+import { commandArgs, detect, type Installed } from './mdspec/runtimes.ts';
 import { RUNTIMES, type Runtime } from './mdspec/parse.ts';
 import { chart } from './bench/chart.ts';
 
@@ -68,7 +68,7 @@ for (const rt of await detect(wanted, root)) {
   if (!('bin' in rt)) { missing.push(`${rt.name}: ${rt.reason}`); continue; }
   console.error(`measuring mpkit on ${rt.name} ${rt.version}...`);
   const installed = rt as Installed;
-  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: quick ? '5m' : '15m' })`${installed.bin} ${installed.args(path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
+  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: quick ? '5m' : '15m' })`${installed.bin} ${commandArgs(installed, path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
   if (run) runs.push({ ...run, runtime: rt.name, version: rt.version });
 }
 

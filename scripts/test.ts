@@ -1,7 +1,7 @@
 // `npm test`: build dist/, type-check, the uvu specs, every doc on every runtime, then coverage of
 // lib/ from the specs. Ends with one line counting all of it: `N passed, N failed`.
 import { $, fs, path, type ProcessPromise } from 'zx';
-import { detect } from './mdspec/runtimes.ts';
+import { commandArgs, detect } from './mdspec/runtimes.ts';
 import { buildDist } from './build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -66,7 +66,7 @@ async function specs(what: string, bin: string, args: string[], dir: string, pat
 }
 
 console.log('— mdspec specs on node');
-await specs('mdspec specs', node.bin, node.args(uvu), 'spec', '^[a-z]+\\.spec\\.ts$');
+await specs('mdspec specs', node.bin, commandArgs(node, uvu), 'spec', '^[a-z]+\\.spec\\.ts$');
 console.log(`— spec/lib on node ${node.version}, with coverage`);
 // Coverage of lib/ comes from its specs, run on the sources (the package's "mpkit-source" export
 // condition, which children inherit with the other flags) rather than the bundle, and read through
@@ -82,7 +82,7 @@ for (const rt of await detect(['node24', 'deno', 'bun'], root)) {
     continue;
   }
   console.log(`— spec/lib on ${rt.name} ${rt.version}`);
-  await specs(`spec/lib on ${rt.name}`, rt.bin, rt.args(uvu), 'spec/lib');
+  await specs(`spec/lib on ${rt.name}`, rt.bin, commandArgs(rt, uvu), 'spec/lib');
 }
 
 console.log('— docs');

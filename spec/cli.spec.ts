@@ -72,10 +72,10 @@ test('no extracted files are left beside the docs', async () => {
 test('bad docs and bad paths give one line with file:line and exit 2', async () => {
   const cases: [string, RegExp][] = [
     ['bad-unterminated.md', /^spec\/fixtures\/bad-unterminated\.md:3: unterminated ``` fence/],
-    ['bad-orphan-output.md', /^spec\/fixtures\/bad-orphan-output\.md:3: output block has no ts block/],
+    ['bad-orphan-output.md', /^spec\/fixtures\/bad-orphan-output\.md:3: output block has no ts or js block/],
     ['bad-attribute.md', /^spec\/fixtures\/bad-attribute\.md:3: unknown attribute "retry=3"/],
     ['bad-file-twice.md', /^spec\/fixtures\/bad-file-twice\.md:7: file=a\.ts is already defined on line 3/],
-    ['bad-empty.md', /^spec\/fixtures\/bad-empty\.md:1: no ts blocks/],
+    ['bad-empty.md', /^spec\/fixtures\/bad-empty\.md:1: no ts or js blocks/],
     ['missing.md', /^mdspec: spec\/fixtures\/missing\.md: no such file or folder$/],
   ];
   for (const [file, message] of cases) {

@@ -79,7 +79,7 @@ test('CRLF files and non-ASCII text keep their lines', () => {
 test('bad docs give one error with the line', () => {
   fails('# x\n\n```ts\nconsole.log(1)\n', 3, /unterminated/);
   fails('> ```ts\n> open\n\nafter', 1, /unterminated/);
-  fails('```output\n1\n```\n', 1, /no ts block before it/);
+  fails('```output\n1\n```\n', 1, /no ts or js block before it/);
   fails('```ts retry=2\n1\n```\n', 1, /unknown attribute "retry=2"/);
   fails('```ts\n1\n```\n```output sorted\n1\n```\n', 4, /unknown output attribute "sorted"/);
   fails('```ts file=a.ts\n1\n```\n\n```ts file=a.ts\n2\n```\n', 5, /already defined on line 1/);
@@ -88,7 +88,7 @@ test('bad docs give one error with the line', () => {
   fails('```ts timeout=soon\n1\n```\n', 1, /timeout=soon is not a positive/);
   fails('```ts repeat=0\n1\n```\n', 1, /repeat=0 is not a positive/);
   fails('```ts file=../x.js\n1\n```\n', 1, /not a module name/);
-  fails('# Words only\n', 1, /no ts blocks/);
+  fails('# Words only\n', 1, /no ts or js blocks/);
 });
 
 test.run();

@@ -15,6 +15,7 @@ export interface Expected {
 }
 
 export interface Block {
+  lang: 'ts' | 'js';
   line: number; // 1-based Markdown line of the first code line
   endLine: number;
   code: string;
@@ -49,7 +50,7 @@ export class DocError extends Error {
   }
 }
 
-const CODE_LANGS = new Set(['ts', 'typescript']);
+const CODE_LANGS = new Map<string, Block['lang']>([['ts', 'ts'], ['typescript', 'ts'], ['js', 'js'], ['javascript', 'js'], ['mjs', 'js']]);
 const FLAGS = new Set(['skip', 'no-run', 'fails', 'alone']);
 const OUTPUT_FLAGS = new Set(['stderr', 'unordered', 'distinct']);
 const md = new MarkdownIt();
@@ -75,12 +76,12 @@ export function parseDoc(path: string, source: string): Doc {
     }
     const content = token.content.replace(/\n$/, '');
     if (lang === 'output') {
-      if (!last) throw at('output block has no ts block before it: put the code first');
+      if (!last) throw at('output block has no ts or js block before it: put the code first');
       if (last.file) throw at(`output block follows file=${last.file}, which is not run: attach it to a block that runs`);
       last.expected.push(parseOutput(attrs, content, fenceLine + 1, at));
       continue;
     }
-    const block = parseCode(attrs, content, fenceLine + 1, token.map[1], heading, at);
+    const block = parseCode(CODE_LANGS.get(lang)!, attrs, content, fenceLine + 1, token.map[1], heading, at);
     if (block.file) {
       const first = files.get(block.file);
       if (first) throw at(`file=${block.file} is already defined on line ${first}: give each module its own name`);
@@ -89,7 +90,7 @@ export function parseDoc(path: string, source: string): Doc {
     blocks.push(block);
     last = block;
   }
-  if (blocks.length === 0) throw new DocError(path, 1, 'no ts blocks: a doc run by mdspec needs at least one ```ts block');
+  if (blocks.length === 0) throw new DocError(path, 1, 'no ts or js blocks: a doc run by mdspec needs at least one ```ts or ```js block');
   return { path, blocks };
 }
 
@@ -101,9 +102,9 @@ function closed(lastLine: string, markup: string, span: number): boolean {
   return stripped.length >= markup.length && [...stripped].every((c) => c === markup[0]);
 }
 
-function parseCode(attrs: string[], code: string, line: number, end: number, heading: string, at: (m: string) => DocError): Block {
+function parseCode(lang: Block['lang'], attrs: string[], code: string, line: number, end: number, heading: string, at: (m: string) => DocError): Block {
   const block: Block = {
-    line, endLine: end, code, heading, skip: false, noRun: false, fails: false, alone: false,
+    lang, line, endLine: end, code, heading, skip: false, noRun: false, fails: false, alone: false,
     runtimes: null, timeout: 10_000, repeat: 1, file: null, expected: [],
   };
   for (const attr of attrs) {
@@ -117,7 +118,8 @@ function parseCode(attrs: string[], code: string, line: number, end: number, hea
     else if (key === 'timeout') block.timeout = positive(key, value, at);
     else if (key === 'repeat') block.repeat = positive(key, value, at);
     else if (key === 'file') {
-      if (!/^[\w.-]+\.ts$/.test(value)) throw at(`file=${value} is not a module name: use file=NAME.ts`);
+      const ext = lang === 'ts' ? 'ts' : 'mjs';
+      if (!new RegExp(`^[\\w.-]+\\.${ext}$`).test(value)) throw at(`file=${value} is not a module name: use file=NAME.${ext}`);
       block.file = value;
     } else throw at(`unknown attribute "${attr}": use skip, no-run, fails, alone, runtime=, timeout=, repeat= or file=`);
   }

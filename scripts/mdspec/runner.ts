@@ -28,17 +28,29 @@ export interface RunOptions {
   jobs: number;
   runtimes: (Installed | Missing)[];
   typecheck: boolean;
+  /** Stop starting blocks once one has failed; those not started are reported as skipped. */
+  bail?: boolean;
   onResult?: (result: Result, done: number, total: number) => void;
+  /** Called once a doc's every result is in, with those results. */
+  onDoc?: (doc: string, results: Result[]) => void;
 }
 
 export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> {
   const spaces = docs.map((doc) => createWorkspace(doc, opts.cwd));
   const results: Result[] = [];
-  const count = (f: (b: Block) => boolean) => docs.reduce((n, d) => n + d.blocks.filter(f).length, 0);
-  const total = count((b) => !b.file) * opts.runtimes.length + (opts.typecheck ? count(() => true) : 0);
-  const emit = (r: Result) => { results.push(r); opts.onResult?.(r, results.length, total); };
+  const perDoc = (d: Doc) => d.blocks.filter((b) => !b.file).length * opts.runtimes.length + (opts.typecheck ? d.blocks.length : 0);
+  const total = docs.reduce((n, d) => n + perDoc(d), 0);
+  const pending = new Map(docs.map((d) => [shown(d.path, opts.cwd), perDoc(d)]));
+  const gate = new Gate();
+  const emit = (r: Result) => {
+    results.push(r);
+    if (r.status === 'failed' && opts.bail) gate.stopped = true;
+    opts.onResult?.(r, results.length, total);
+    const left = pending.get(r.doc)! - 1;
+    pending.set(r.doc, left);
+    if (left === 0) opts.onDoc?.(r.doc, results.filter((x) => x.doc === r.doc));
+  };
   try {
-    const gate = new Gate();
     const checked = opts.typecheck ? gated(gate, false, () => typeResults(spaces, opts, emit)) : Promise.resolve();
     const jobs = spaces.flatMap((space) => opts.runtimes.map((rt) => () => runDoc(space, rt, opts, emit, gate)));
     await Promise.all([checked, pool(jobs, opts.jobs)]);
@@ -55,6 +67,8 @@ export async function runDocs(docs: Doc[], opts: RunOptions): Promise<Result[]> 
  * finish and holds new ones back until it is done, so what it measures is not the runner's load.
  */
 class Gate {
+  /** Set by --bail at the first failure: no block starts after it. */
+  stopped = false;
   #running = 0;
   #alone = false;
   #aloneWaiting = 0;
@@ -93,6 +107,7 @@ async function typeResults(spaces: Workspace[], opts: RunOptions, emit: (r: Resu
       const r = base(space, block, opts, 'tsc');
       const errors = 'errors' in report ? report.errors.get(block) ?? [] : [];
       if (block.skip) emit({ ...r, status: 'skipped', message: 'skip' });
+      else if (block.lang === 'js') emit({ ...r, status: 'skipped', message: 'a js block is not type-checked' });
       else if ('skipped' in report) emit({ ...r, status: 'skipped', message: report.skipped });
       else if (errors.length) emit({ ...r, status: 'failed', message: 'type error', details: errors.join('\n') });
       else emit({ ...r, status: 'passed' });
@@ -116,14 +131,17 @@ async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOption
       emit({ ...r, status: 'skipped', message: `runtime=${block.runtimes.join(',')}: the doc says it does not run on ${rt.name}` });
       continue;
     }
-    emit({ ...r, ...(await gated(gate, block.alone, () => runBlock(space, block, rt, opts.cwd))) });
+    const args = rt.args(space.files.get(block)!);
+    if ('reason' in args) { emit({ ...r, status: 'skipped', message: args.reason }); continue; }
+    if (gate.stopped) { emit({ ...r, status: 'skipped', message: 'not run: --bail stopped the run at a failure' }); continue; }
+    emit({ ...r, ...(await gated(gate, block.alone, () => runBlock(space, block, rt, args, opts.cwd))) });
   }
 }
 
-async function runBlock(space: Workspace, block: Block, rt: Installed, cwd: string): Promise<Pick<Result, 'status' | 'message' | 'details' | 'ms'>> {
+async function runBlock(space: Workspace, block: Block, rt: Installed, args: string[], cwd: string): Promise<Pick<Result, 'status' | 'message' | 'details' | 'ms'>> {
   let ms = 0;
   for (let i = 1; i <= block.repeat; i++) {
-    const result = await run(rt.bin, rt.args(space.files.get(block)!), {
+    const result = await run(rt.bin, args, {
       cwd: dirname(space.doc.path), timeout: block.timeout, env: { MDSPEC_RUNTIME: rt.name },
     });
     ms += result.ms;
@@ -154,7 +172,8 @@ function judge(block: Block, runtime: Runtime, result: RunResult, space: Workspa
     const m = match(expected, actual);
     if (!m.ok) {
       const where = `${shown(space.doc.path, cwd)}:${expected.line}`;
-      const details = diff(expected.lines, actual).join('\n') + (stream === 'stdout' && stderr.trim() ? `\nstderr:\n${tail(stderr)}` : '');
+      const legend = `- expected, from ${where}\n+ actual, what the block printed`;
+      const details = legend + '\n' + diff(expected.lines, actual).join('\n') + (stream === 'stdout' && stderr.trim() ? `\nstderr:\n${tail(stderr)}` : '');
       return { message: `${stream} does not match the output block at ${where}: ${m.reason}`, details };
     }
   }

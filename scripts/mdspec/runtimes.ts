@@ -11,7 +11,8 @@ export interface Installed {
   name: Runtime;
   bin: string;
   version: string;
-  args: (file: string) => string[];
+  /** How this runtime runs a block's module, or why it cannot. */
+  args: (file: string) => string[] | { reason: string };
 }
 export interface Missing {
   name: Runtime;
@@ -79,16 +80,22 @@ export async function detect(names: Runtime[], root: string): Promise<(Installed
     if ('error' in said) return { name, reason: `${bin} --version failed (${said.error}): ${INSTALL[name]}` };
     const v = said.version;
     if (name === 'node24' && Number(v.split('.')[0]) < 23) return { name, reason: `${bin} is Node ${v}, not 24: ${INSTALL[name]}` };
-    return { name, bin, version: v, args: argsFor(name, root) };
+    return { name, bin, version: v, args: argsFor(name, v, root) };
   }));
 }
 
-function argsFor(name: Runtime, root: string): (file: string) => string[] {
+const TS_FILE = /\.m?ts$/;
+
+function argsFor(name: Runtime, version: string, root: string): Installed['args'] {
   switch (name) {
     case 'node': {
-      // Node 20 runs TypeScript through tsx; found from the project so docs in any folder work.
+      // TypeScript goes through the project's tsx (found from the project, so docs in any folder
+      // work), else through the Node's own type stripping; a Node with neither runs js blocks only.
       const tsx = tsxLoader(root);
-      return (file) => ['--import', tsx, file];
+      const [major, minor] = version.split('.').map(Number);
+      const strip = major > 23 || (major === 23 && minor >= 6) ? [] : major > 22 || (major === 22 && minor >= 6) ? ['--experimental-strip-types', '--no-warnings=ExperimentalWarning'] : null;
+      return (file) => tsx ? ['--import', tsx, file] : !TS_FILE.test(file) ? [file] : strip ? [...strip, file]
+        : { reason: `Node ${version} reads TypeScript only through tsx: npm install -D tsx` };
     }
     case 'node24': return (file) => [file];
     case 'deno': return (file) => ['run', '-A', file];
@@ -96,11 +103,19 @@ function argsFor(name: Runtime, root: string): (file: string) => string[] {
   }
 }
 
-export function tsxLoader(root: string): string {
+/** The arguments that run `file` on `rt`, for scripts that cannot go on without them. */
+export function commandArgs(rt: Installed, file: string): string[] {
+  const args = rt.args(file);
+  if ('reason' in args) throw new Error(args.reason);
+  return args;
+}
+
+/** The project's tsx, as a URL for --import, or null where it has none. */
+export function tsxLoader(root: string): string | null {
   try {
     return pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx')).href;
   } catch {
-    return 'tsx';
+    return null;
   }
 }
 

@@ -12,7 +12,7 @@ export async function typecheck(spaces: Workspace[], root: string): Promise<Type
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   if (!existsSync(tsc)) return { skipped: 'typescript is not installed: npm install -D typescript' };
   const byFile = new Map<string, { block: Block; space: Workspace }>();
-  for (const space of spaces) for (const [block, file] of space.files) byFile.set(resolve(file), { block, space });
+  for (const space of spaces) for (const [block, file] of space.files) if (block.lang === 'ts') byFile.set(resolve(file), { block, space });
   if (byFile.size === 0) return { errors: new Map() };
 
   // The config sits inside the project so @types and the package's own name resolve from there.

@@ -27,7 +27,8 @@ export function shown(path: string, cwd: string): string {
 }
 
 export function blockName(block: Block): string {
-  return block.file ?? `line-${block.line}.ts`;
+  // A js block is an ES module, like a ts one, whatever the project's package.json says of .js.
+  return block.file ?? `line-${block.line}.${block.lang === 'ts' ? 'ts' : 'mjs'}`;
 }
 
 export function createWorkspace(doc: Doc, cwd: string): Workspace {
@@ -45,7 +46,7 @@ export function createWorkspace(doc: Doc, cwd: string): Workspace {
     starts.set(blockName(block), block.line);
   }
   const docPath = shown(doc.path, cwd);
-  const pattern = new RegExp(`(?:file://)?${escape(dir)}/([\\w.-]+\\.ts)(?::(\\d+))?`, 'g');
+  const pattern = new RegExp(`(?:file://)?${escape(dir)}/([\\w.-]+\\.(?:ts|mjs))(?::(\\d+))?`, 'g');
   const space: Workspace = {
     doc, dir, files,
     rewrite: (text) => text.replace(pattern, (whole, name: string, line?: string) => {
