@@ -8,9 +8,13 @@ import { join } from 'node:path';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, 'spec', 'fixtures');
 
+// The bundle users get (dist/mdspec.js, which `npm test` builds first), not the sources.
 function mdspec(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'mdspec.ts'), ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+    const inherited = { ...process.env };
+    delete inherited.FORCE_COLOR; // the spec runner's own colour is no concern of these
+    delete inherited.NO_COLOR;
+    execFile(process.execPath, [join(root, 'dist', 'mdspec.js'), ...args], { cwd: root, env: { ...inherited, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -114,6 +118,43 @@ test('tap, junit and json reporters; the summary goes to stderr', async () => {
   assert.is(json.passed, 1);
   assert.is(json.failed, 1);
   assert.is(json.results[1].line, 6);
+});
+
+test('a js block runs as an ES module, and tsc says it does not check it', async () => {
+  const r = await mdspec(['--runtime', 'node,bun', '--filter', 'js block', 'spec/fixtures/options.md']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /options\.md:17 A js block\s+skip\s+pass\s+pass/);
+  assert.match(r.stdout, /skipped, a js block is not type-checked: spec\/fixtures\/options\.md:17 \(tsc\)/);
+  assert.is(lastLine(r.stdout), '2 passed, 0 failed, 1 skipped');
+});
+
+test('--filter picks blocks by heading or by file:line, and says so when none match', async () => {
+  const byHeading = await mdspec(['--runtime', 'node', '--no-typecheck', '--filter', 'SUMS', 'spec/fixtures/options.md']);
+  assert.is(lastLine(byHeading.stdout), '1 passed, 0 failed');
+  const byLine = await mdspec(['--runtime', 'node', '--no-typecheck', '--filter', 'options.md:17', '--filter', 'options.md:6', 'spec/fixtures/options.md']);
+  assert.is(lastLine(byLine.stdout), '2 passed, 0 failed');
+  const none = await mdspec(['--filter', 'no such claim', 'spec/fixtures/options.md']);
+  assert.is(none.code, 2);
+  assert.is(none.stderr.trim(), `mdspec: no block's heading or file:line holds "no such claim"`);
+});
+
+test('--bail starts nothing after a failure; the diff says which side is expected', async () => {
+  const r = await mdspec(['--runtime', 'node', '--no-typecheck', '-j', '1', '--bail', 'spec/fixtures/options.md']);
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /- expected, from spec\/fixtures\/options\.md:31\n\s+\+ actual, what the block printed\n\s+\+ three\n\s+- four/);
+  assert.match(r.stdout, /skipped, not run: --bail stopped the run at a failure: spec\/fixtures\/options\.md:37 \(node\)/);
+  assert.is(lastLine(r.stdout), '2 passed, 1 failed, 1 skipped');
+});
+
+test('--version, progress a line per doc off a terminal, and colour by NO_COLOR and FORCE_COLOR', async () => {
+  const version = await mdspec(['--version']);
+  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  const args = ['--runtime', 'node', '--no-typecheck', '--filter', 'sums', 'spec/fixtures/options.md', 'spec/fixtures/seed.md'];
+  const plain = await mdspec(args, { NO_COLOR: '1' });
+  assert.match(plain.stderr, /^spec\/fixtures\/options\.md: 1 passed, 0 failed \(\d+\.\d s\)$/m);
+  assert.not.match(plain.stdout, /\x1b\[/);
+  const forced = await mdspec(args, { FORCE_COLOR: '1', NO_COLOR: '1' });
+  assert.match(forced.stdout, /\x1b\[32mpass/);
 });
 
 test.run();
