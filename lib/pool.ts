@@ -423,12 +423,16 @@ abstract class BasePool implements AsyncDisposable {
     return out;
   }
 
-  /** fn(...args) in a worker. */
+  /** fn(...args) in a worker; `args` may be left out only when fn needs none. */
+  apply<R>(fn: () => R, args?: [], options?: TaskOptions): Promise<Awaited<R>>;
+  apply<A extends unknown[], R>(fn: (...args: A) => R, args: A, options?: TaskOptions): Promise<Awaited<R>>;
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): Promise<Awaited<R>> {
     const results = await this.#submit(this.#fn(fn as Target<never[]>), true, [args], options.signal);
     return results[0] as Awaited<R>;
   }
 
+  applyAsync<R>(fn: () => R, args?: [], options?: TaskOptions): AsyncResult<Awaited<R>>;
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A, options?: TaskOptions): AsyncResult<Awaited<R>>;
   applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): AsyncResult<Awaited<R>> {
     return new AsyncResult(this.apply(fn, args, options));
   }

@@ -4,20 +4,19 @@ import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
-import { checkTarget, joinWithin, makeSpec, specEnv, type Target } from './spawn.ts';
+import { checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
 import { ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
 
-export interface ProcessOptions<A extends unknown[]> {
+export type ProcessOptions<A extends unknown[]> = ArgsOption<A> & {
   target: Target<A>;
-  args?: A;
   name?: string;
   daemon?: boolean;
   /** The module that exports the target (import.meta.url); by default the program's main module. */
   module?: string | URL;
   /** The runtime the child runs on: by default the parent's. */
   runtime?: RuntimeName;
-}
+};
 
 type State = 'initial' | 'started' | 'exited';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a set of processes of any argument types

@@ -8,6 +8,9 @@ import { builtin } from './platform/builtins.ts';
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
+/** `args`, which may be left out only when the target needs none (`[] extends A`: every parameter optional). */
+export type ArgsOption<A extends unknown[]> = [] extends A ? { args?: A } : { args: A };
+
 export interface SpawnSpec {
   module: string; // URL of the module that exports the target
   source?: string; // where the child imports a bundle of that module (platform/ts_bundle.ts): the module itself

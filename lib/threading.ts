@@ -2,7 +2,7 @@
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
-import { checkTarget, joinWithin, makeSpec, type Target } from './spawn.ts';
+import { checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
 import { ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
@@ -11,13 +11,12 @@ import { ownFile } from './platform/files.ts';
 
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
 
-export interface ThreadOptions<A extends unknown[]> {
+export type ThreadOptions<A extends unknown[]> = ArgsOption<A> & {
   target: Target<A>;
-  args?: A;
   name?: string;
   daemon?: boolean;
   module?: string | URL;
-}
+};
 
 let counter = 0;
 const bootstrap = ownFile('bootstrap.ts');

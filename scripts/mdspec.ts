@@ -143,7 +143,6 @@ async function watching(opts: Options, cwd: string): Promise<never> {
   const ignored = /(^|\/)(node_modules|\.mdspec|\.git)(\/|$)/;
   for (;;) {
     try { await once(opts, cwd); } catch (e) { if (e instanceof UsageError) console.error(`mdspec: ${e.message}`); else throw e; }
-    console.error('mdspec: watching for changes (Ctrl-C to stop)');
     const changed = await new Promise<string>((done) => {
       let timer: ReturnType<typeof setTimeout> | undefined, first = '';
       const watcher = watch(cwd, { recursive: true }, (_event, name) => {
@@ -154,6 +153,7 @@ async function watching(opts: Options, cwd: string): Promise<never> {
         // Editors write a file in several steps: one run for the burst.
         timer = setTimeout(() => { watcher.close(); done(first); }, 200);
       });
+      console.error('mdspec: watching for changes (Ctrl-C to stop)'); // only now: a change from here on is seen
     });
     console.error(`mdspec: ${relative(cwd, resolve(cwd, changed))} changed, running again`);
   }

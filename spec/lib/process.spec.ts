@@ -84,7 +84,7 @@ test('a child runs on the runtime asked for, whatever the parent runs on', async
     assert.is(p.exitCode, 0, `${runtime} child exit code`);
     assert.is(v.value, id, `the child ran on ${runtime}`);
   }
-  assert.throws(() => new mp.Process({ target: targets.setTo, runtime: 'python' as 'node' }), /Unknown runtime "python": use node, deno, bun/);
+  assert.throws(() => new mp.Process({ target: 'setTo', runtime: 'python' as 'node' }), /Unknown runtime "python": use node, deno, bun/);
 });
 
 test('arguments far past the 128 KiB an environment string may hold still arrive', async () => {
