@@ -21,7 +21,7 @@ const tags = () => (made ??= { CHALLENGE: Buffer.from('{sha256}'), WELCOME: Buff
 
 /** The other end does not hold the same authkey (or is not an mpkit peer at all). */
 export class AuthenticationError extends Error {
-  name = 'AuthenticationError';
+  override name = 'AuthenticationError';
 }
 
 export function describe(address: Address): string {
@@ -217,7 +217,7 @@ export async function listen(address: Address, key: Uint8Array, onConnection: (c
 
 /** The other end of a pipe closed, and nothing it sent is left. */
 export class EOFError extends Error {
-  name = 'EOFError';
+  override name = 'EOFError';
   constructor() { super('The other end of the pipe is closed and nothing is left to receive'); }
 }
 

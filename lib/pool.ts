@@ -17,7 +17,7 @@ import { ownTargets } from './platform/files.ts';
 
 /** A worker ended (killed, or crashed) while it ran this task. */
 export class WorkerDiedError extends Error {
-  name = 'WorkerDiedError';
+  override name = 'WorkerDiedError';
 }
 
 export interface PoolOptions {

@@ -10,12 +10,12 @@ import { SharedMemory } from './shared_memory.ts';
 import { checkTimeout, deadline, runAsync, runBlocking, slice, spin, type Waiting } from './waiting.ts';
 
 export class Empty extends Error {
-  name = 'Empty';
+  override name = 'Empty';
   constructor(message = 'The queue is empty') { super(message); }
 }
 
 export class Full extends Error {
-  name = 'Full';
+  override name = 'Full';
   constructor(message = 'The queue is full') { super(message); }
 }
 

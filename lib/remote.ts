@@ -8,7 +8,7 @@ export interface RemoteErrorData { name: string; message: string; stack?: string
 
 /** Carries the other process's stack, as the cause of the error thrown here. */
 export class RemoteError extends Error {
-  name = 'RemoteError';
+  override name = 'RemoteError';
 }
 
 export function errorData(e: unknown): RemoteErrorData {

@@ -105,7 +105,7 @@ export class Watch {
 
 /** A wait that ran out of time, where the API has no false to return. */
 export class TimeoutError extends Error {
-  name = 'TimeoutError';
+  override name = 'TimeoutError';
 }
 
 /** What hold() returns: Python's `with lock:` as `using _ = lock.hold()`, or a TimeoutError. */

@@ -8,7 +8,7 @@ import { Lane, type LaneOffer } from './lanes.ts';
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
-  name = 'ManagerGoneError';
+  override name = 'ManagerGoneError';
 }
 
 export class Client {

@@ -149,7 +149,7 @@ export interface RemoteAcquire { blocking?: boolean; timeout?: number | null }
 
 export class LockProxy extends BaseProxy {
   acquire({ blocking = true, timeout = null }: RemoteAcquire = {}) { return this.call<boolean>('acquire', blocking, timeout); }
-  release() { return this.call<void>('release'); }
+  override release() { return this.call<void>('release'); }
   locked() { return this.call<boolean>('locked'); }
   /** `await using _ = await lock.hold()` is Python's `with lock:`. */
   async hold(options?: RemoteAcquire): Promise<AsyncDisposable> {
@@ -159,7 +159,7 @@ export class LockProxy extends BaseProxy {
 }
 
 export class SemaphoreProxy extends LockProxy {
-  release(n = 1) { return this.call<void>('release', n); }
+  override release(n = 1) { return this.call<void>('release', n); }
   getValue() { return this.call<number>('getValue'); }
 }
 

@@ -12,7 +12,7 @@ const FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2;
 
 /** Thrown to every party of a barrier that was aborted, reset, or timed out while they waited. */
 export class BrokenBarrierError extends Error {
-  name = 'BrokenBarrierError';
+  override name = 'BrokenBarrierError';
   constructor() { super('The barrier is broken: reset() it before using it again'); }
 }
 

@@ -109,7 +109,7 @@ export class BoundedSemaphore extends Semaphore {
     super(value, true);
   }
 
-  [REDUCE](): Reduced {
+  override [REDUCE](): Reduced {
     return { $mpkit: 'BoundedSemaphore', state: super[REDUCE]().state };
   }
 }
