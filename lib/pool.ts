@@ -13,6 +13,7 @@ import { cpuCount } from './context.ts';
 import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
 import { makeSpec, type Target } from './spawn.ts';
 import { loadTarget } from './child.ts';
+import { sendable } from './reduction.ts';
 import { ownTargets } from './platform/files.ts';
 
 /** A worker ended (killed, or crashed) while it ran this task. */
@@ -158,6 +159,14 @@ async function runChunk(fn: (...args: unknown[]) => unknown, spread: boolean, in
   return spread ? results : numbers(results) ?? results;
 }
 
+/** Why one of a task's results cannot be sent back, if one cannot: it fails its task rather than arrive changed. */
+function refusal(results: Items, target: string): TypeError | null {
+  for (let i = 0; i < results.length; i++) {
+    try { sendable(results[i], `a result of ${target}()`); } catch (e) { return e as TypeError; }
+  }
+  return null;
+}
+
 /** The loop every worker runs: take a job from the shared queue, run it, report, repeat. */
 export async function poolWorker(index: number, tasks: Queue<Job | null>, done: Queue<Done | -1>, held: SharedArray<'i'>, marks: SharedArray<'i'>, init: Fn | null, initargs: unknown[], maxTasks: number) {
   if (init) {
@@ -178,15 +187,17 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
       finished--;
       continue;
     }
+    let results: Items | null = null;
     try {
       let fn = loaded.get(`${module}#${target}`);
       if (!fn) {
         fn = (await loadTarget({ module, target, args: '' })).fn;
         loaded.set(`${module}#${target}`, fn);
       }
-      await done.putAsync([index, id, true, await runChunk(fn, spread, inputs)]);
+      results = await runChunk(fn, spread, inputs);
+      await done.putAsync([index, id, true, results]);
     } catch (e) {
-      await done.putAsync([index, id, false, errorData(e)]);
+      await done.putAsync([index, id, false, errorData(results && e instanceof TypeError ? refusal(results, target) ?? e : e)]);
     }
     Atomics.compareExchange(slots, slotOf(id), -id, 0);
     Atomics.store(claim.words, index, 0);
@@ -427,6 +438,7 @@ abstract class BasePool implements AsyncDisposable {
   apply<R>(fn: () => R, args?: [], options?: TaskOptions): Promise<Awaited<R>>;
   apply<A extends unknown[], R>(fn: (...args: A) => R, args: A, options?: TaskOptions): Promise<Awaited<R>>;
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): Promise<Awaited<R>> {
+    sendable(args, 'args');
     const results = await this.#submit(this.#fn(fn as Target<never[]>), true, [args], options.signal);
     return results[0] as Awaited<R>;
   }
@@ -448,6 +460,7 @@ abstract class BasePool implements AsyncDisposable {
 
   async #map(fn: Target<never[]>, spread: boolean, items: Iterable<unknown>, { chunksize, signal }: TaskOptions & { chunksize?: number }): Promise<unknown[]> {
     const target = this.#fn(fn), list = Array.isArray(items) ? items : [...items];
+    sendable(list, 'items');
     // One array made at its final size (push, or concat, costs ~3x on a cold map), filled a part at
     // a time as each arrives, so only the last part's copy is left when the workers are done.
     const out = new Array<unknown>(list.length);
@@ -473,13 +486,15 @@ abstract class BasePool implements AsyncDisposable {
     const target = this.#fn(fn as Target<never[]>);
     const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
     const inFlight: { done: boolean; value?: Items; error?: unknown; promise: Promise<void> }[] = [];
-    let exhausted = false;
+    let exhausted = false, taken = 0;
     const fill = async () => {
       while (!exhausted && inFlight.length < this.size * 2) {
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
           const next = await source.next();
           if (next.done) { exhausted = true; break; }
+          const n = taken++;
+          sendable(next.value, () => `items[${n}]`);
           chunk.push(next.value);
         }
         if (!chunk.length) break;

@@ -118,7 +118,7 @@ export class Queue<T = unknown> {
   }
 
   #record(item: T): Entry {
-    return this.#entry(dumps(item));
+    return this.#entry(dumps(item, 'item'));
   }
 
   #entry(bytes: Uint8Array): Entry {

@@ -50,7 +50,7 @@ export function makeSpec(target: Target<unknown[]>, args: unknown[], name: strin
     throw new TypeError('The target must be a named function exported by its module (or its export name as a string), so the child can import it');
   }
   const program = programModule(), url = module ? moduleURL(module) : program;
-  const { bytes, shared } = args.length ? dumpsShared(args) : { bytes: null, shared: false };
+  const { bytes, shared } = args.length ? dumpsShared(args, 'args') : { bytes: null, shared: false };
   return { module: url, target: exportName, args: bytes ? Buffer.from(bytes).toString('base64') : '', shared, name, parentPid: process.pid, program };
 }
 

@@ -22,12 +22,12 @@ function count(what: string, passed: number, failed: number, skipped = 0) {
 
 /** Runs a command with its output shown as it comes, and returns the output as text. */
 async function shown(pieces: TemplateStringsArray, ...args: unknown[]) {
-  return watched($({ nothrow: true })(pieces, ...args));
+  return watched($({ nothrow: true, quiet: true })(pieces, ...args));
 }
 
 /** The same, with V8 coverage of everything it starts written to coverage/tmp. */
 async function covered(pieces: TemplateStringsArray, ...args: unknown[]) {
-  return watched($({ nothrow: true, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args));
+  return watched($({ nothrow: true, quiet: true, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args));
 }
 
 async function watched(p: ProcessPromise) {

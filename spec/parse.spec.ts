@@ -21,9 +21,9 @@ test('a ts block records its code, first code line and nearest heading', () => {
   assert.is(doc.blocks[0].heading, 'Threads');
 });
 
-test('typescript is a ts block; other languages are prose', () => {
-  const doc = parse('```typescript\n1\n```\n\n```js\n2\n```\n\n```sh\n3\n```\n');
-  assert.equal(doc.blocks.map((b) => b.code), ['1']);
+test('typescript is a ts block, javascript and mjs are js blocks; other languages are prose', () => {
+  const doc = parse('```typescript\n1\n```\n\n```js\n2\n```\n\n```sh\n3\n```\n\n```mjs\n4\n```\n\n```json\n5\n```\n');
+  assert.equal(doc.blocks.map((b) => [b.lang, b.code]), [['ts', '1'], ['js', '2'], ['js', '4']]);
 });
 
 test('every attribute is read', () => {

@@ -95,8 +95,15 @@ export class Server {
     const who = new Caller();
     this.#clients.add(conn);
     let lane: ReturnType<LaneHub['open']> | null = null;
-    const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(encode(message, this.#refs)); };
-    const byLane = (message: Reply) => { if (!conn.closed) lane!.reply(encode(message, this.#refs)); };
+    // A result structured clone would refuse (a function a method of your own type returned) goes back as the error that says so.
+    const bytes = (message: Reply) => {
+      try { return encode(message, this.#refs, 'the result'); } catch (e) {
+        if (message[1] !== '#RETURN') throw e;
+        return encode([message[0], '#ERROR', errorData(e)], this.#refs);
+      }
+    };
+    const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(bytes(message)); };
+    const byLane = (message: Reply) => { if (!conn.closed) lane!.reply(bytes(message)); };
     const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
     const handle = (frame: Uint8Array, reply: (message: Reply) => void, start = 0, end = frame.length) => {
       if (conn.closed) return;

@@ -1,11 +1,12 @@
 // What manager clients and servers say to each other. Requests are [seq, op, ...operands]; replies
 // are tagged, as CPython's are: [seq, '#RETURN', value] or [seq, '#ERROR', {name, message, stack}].
-// Values are msgpack (msgpackr): the same bytes from Node, Deno and Bun, several times faster than
+// Values are msgpack (msgpackr), under structured clone's rules (structured.ts): the same bytes from Node, Deno and Bun, several times faster than
 // JSON for structured data, and decoding builds plain data only, never runs code, unlike pickle.
 // A managed object inside a value travels as a reference (extension type 0x4d), which the server
 // turns back into the object and a client into a proxy.
 import { builtin } from '../platform/builtins.ts';
 import type { RemoteErrorData } from '../remote.ts';
+import { codec as structuredCodec, prepare, restore } from '../structured.ts';
 
 export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping' | 'lanes';
 export type Request = [seq: number, op: Op, ...operands: unknown[]];
@@ -29,23 +30,18 @@ export class Ref {
 
 const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && (v as { [BRAND]?: boolean })[BRAND] === true;
 
-// msgpack has no -0 (msgpackr writes it as the integer 0): it travels as an extension of its own.
-class NegativeZero {}
-const NEGATIVE_ZERO = new NegativeZero();
-
-type Packr = import('msgpackr').Packr;
-let packr: Packr | null = null;
-
 /** What one side holds in place of a Ref (the server: the object; a client: a proxy), and back. */
 export interface RefHandlers {
   toRef(value: unknown): Ref | null;
   fromRef(ref: Ref): unknown;
 }
 
-function codec(): Packr {
-  if (packr) return packr;
+let registered = false;
+
+function codec() {
+  const packr = structuredCodec();
+  if (registered) return packr;
   const msgpackr = builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
-  packr = new msgpackr.Packr({ useRecords: false, structuredClone: true, useBigIntExtension: true });
   msgpackr.addExtension({
     type: 0x4d,
     Class: Ref,
@@ -56,41 +52,20 @@ function codec(): Packr {
       return new Ref(id, typeid);
     },
   });
-  msgpackr.addExtension({ type: 0x4e, Class: NegativeZero, pack: () => Buffer.alloc(0), unpack: () => -0 });
+  registered = true;
   return packr;
 }
 
-const plain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-
-/** Applies `swap` to every value inside arrays and plain objects, deeply, copying only what changes. */
-function walk(value: unknown, swap: (v: unknown) => unknown): unknown {
-  const swapped = swap(value);
-  if (swapped !== value || typeof value !== 'object' || value === null) return swapped;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | null = null;
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i], w = walk(v, swap);
-      if (w !== v) (copy ??= value.slice())[i] = w;
-    }
-    return copy ?? value;
-  }
-  if (plain(value)) {
-    let copy: Record<string, unknown> | null = null;
-    for (const k in value) {
-      const v = value[k], w = walk(v, swap);
-      if (w !== v) (copy ??= { ...value })[k] = w;
-    }
-    return copy ?? value;
-  }
-  return value;
-}
-
-export function encode(message: unknown, handlers: RefHandlers): Uint8Array {
-  return codec().pack(walk(message, (v) => (v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : handlers.toRef(v) ?? v)));
+/**
+ * A request or reply as bytes. Its last element is what the user gave (a call's arguments, a
+ * method's result), which a refusal names as `root` (structured.ts: prepare).
+ */
+export function encode(message: unknown[], handlers: RefHandlers, root = 'args'): Uint8Array {
+  return codec().pack(prepare(message, (v) => handlers.toRef(v) ?? v, root, 1));
 }
 
 /** Decodes bytes[start, end): the whole of `bytes` unless told. */
 export function decode(bytes: Uint8Array, handlers: RefHandlers, start?: number, end?: number): unknown {
   const message = start === undefined ? codec().unpack(bytes) : codec().unpack(bytes, { start, end });
-  return walk(message, (v) => (isRef(v) ? handlers.fromRef(v) : v));
+  return restore(message, (v) => (isRef(v) ? handlers.fromRef(v) : v));
 }
