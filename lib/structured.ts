@@ -80,11 +80,10 @@ export function codec(): Packr {
   return packr;
 }
 
-// Objects met on the walk now under way, and what each became: shared references stay shared.
-// A cycle is refused: msgpackr cannot decode one that runs through an object or an extension.
-let seen = new Map<object, unknown>();
-let depth = 0;
-const UNDER_WAY = Symbol('under way');
+// The objects the walk is inside of, outermost first: one met again is a cycle, refused, since
+// msgpackr cannot decode one that runs through an object or an extension. A short array beats a
+// Map here: messages are shallow, and most are walked without meeting an object twice.
+const ancestors: object[] = [];
 
 /**
  * `value` as msgpack can carry it, `swap` applied to each object first; a TypeError that names
@@ -93,7 +92,7 @@ const UNDER_WAY = Symbol('under way');
  */
 export function prepare(value: unknown, swap: Swap, root: string | (() => string), skip = 0): unknown {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;
-  depth++;
+  const outer = ancestors.length; // a swap may send a value of its own while this one is walked
   try {
     return out(value, swap);
   } catch (e) {
@@ -101,7 +100,7 @@ export function prepare(value: unknown, swap: Swap, root: string | (() => string
     const path = e.keys.slice(0, e.keys.length - skip).reverse().map((k) => (typeof k === 'number' ? `[${k}]` : k.startsWith('.') ? k : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('');
     throw new TypeError(`${typeof root === 'string' ? root : root()}${path} is ${e.why}`);
   } finally {
-    if (--depth === 0) seen = new Map();
+    ancestors.length = outer;
   }
 }
 
@@ -123,12 +122,10 @@ function at(key: string | number, value: unknown, swap: Swap): unknown {
 function object(value: object, swap: Swap): unknown {
   const swapped = swap(value);
   if (swapped !== value) return swapped;
-  const met = seen.get(value);
-  if (met === UNDER_WAY) throw new Refusal('a reference back to a value that holds it: a value that contains itself cannot be sent to another process or thread; send it without the cycle');
-  if (met !== undefined) return met;
-  seen.set(value, UNDER_WAY);
+  if (ancestors.includes(value)) throw new Refusal('a reference back to a value that holds it: a value that contains itself cannot be sent to another process or thread; send it without the cycle');
+  ancestors.push(value);
   const result = copy(value, swap);
-  seen.set(value, result);
+  ancestors.pop();
   return result;
 }
 
@@ -193,23 +190,22 @@ function fields(value: Record<string, unknown>, swap: Swap, instance: boolean): 
 
 /** Applies `swap` to every object in a decoded value, deeply (arrays, plain objects, Maps, Sets), in place. */
 export function restore(value: unknown, swap: Swap): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  // No cycles arrive (prepare refuses them); an object met twice (a shared reference) is visited twice, to no effect.
-  const visit = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v;
-    const swapped = swap(v);
-    if (swapped !== v) return swapped;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) { const x = v[i]; if (typeof x === 'object' && x !== null) v[i] = visit(x); }
-    } else if (v instanceof Map) {
-      for (const [k, x] of v) if (typeof x === 'object' && x !== null) v.set(k, visit(x));
-    } else if (v instanceof Set) {
-      for (const x of [...v]) if (typeof x === 'object' && x !== null) { const y = visit(x); if (y !== x) { v.delete(x); v.add(y); } }
-    } else if (Object.getPrototypeOf(v) === Object.prototype) {
-      const record = v as Record<string, unknown>;
-      for (const k in record) { const x = record[k]; if (typeof x === 'object' && x !== null) record[k] = visit(x); }
-    }
-    return v;
-  };
-  return visit(value);
+  return typeof value === 'object' && value !== null ? visit(value, swap) : value;
+}
+
+// No cycles arrive (prepare refuses them); an object met twice (a shared reference) is visited twice, to no effect.
+function visit(v: object, swap: Swap): unknown {
+  const swapped = swap(v);
+  if (swapped !== v) return swapped;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) { const x = v[i]; if (typeof x === 'object' && x !== null) v[i] = visit(x, swap); }
+  } else if (v instanceof Map) {
+    for (const [k, x] of v) if (typeof x === 'object' && x !== null) v.set(k, visit(x, swap));
+  } else if (v instanceof Set) {
+    for (const x of [...v]) if (typeof x === 'object' && x !== null) { const y = visit(x, swap); if (y !== x) { v.delete(x); v.add(y); } }
+  } else if (Object.getPrototypeOf(v) === Object.prototype) {
+    const record = v as Record<string, unknown>;
+    for (const k in record) { const x = record[k]; if (typeof x === 'object' && x !== null) record[k] = visit(x, swap); }
+  }
+  return v;
 }
