@@ -96,7 +96,8 @@ export class Client {
   request(op: Op, ...operands: unknown[]): Promise<unknown> {
     if (this.#gone) return Promise.reject(this.#gone);
     const seq = ++this.#seq;
-    const frame = encode([seq, op, ...operands], this.refs);
+    let frame: Uint8Array;
+    try { frame = encode([seq, op, ...operands], this.refs); } catch (e) { return Promise.reject(e); } // a value that cannot be sent
     const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
     if (this.#conn) {
       this.#send(frame);
