@@ -15,6 +15,39 @@ type Big = 'l' | 'L' | 'q' | 'Q';
 /** The typed array a typecode is stored in (Int32Array for 'i', BigInt64Array for 'q', ...). */
 export type TypedArrayOf<T extends Typecode> = InstanceType<(typeof TYPES)[T]>;
 export type Item<T extends Typecode> = T extends Big ? bigint : number;
+/** What a slot takes: its Item, and for a 64-bit integer also a safe integer number, converted. */
+export type Input<T extends Typecode> = T extends Big ? bigint | number : number;
+
+const FLOATS = new Set<Typecode>(['f', 'd']);
+const BIG = new Set<Typecode>(['l', 'L', 'q', 'Q']);
+
+const shown = (v: unknown) => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null || v === undefined) return String(v);
+  return typeof v === 'object' || typeof v === 'function' ? `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}` : String(v);
+};
+
+/**
+ * What `typecode`'s slots store `v` as, or a TypeError: as ctypes refuses a str for a c_double or
+ * a float for a c_int, rather than store NaN or cut 3.9 to 3. Integers out of range wrap, as in ctypes.
+ */
+function slotWriter(typecode: Typecode): (v: unknown) => unknown {
+  const what = `'${typecode}' holds`;
+  if (FLOATS.has(typecode)) return (v) => {
+    if (typeof v === 'number') return v;
+    throw new TypeError(`${what} numbers, not ${shown(v)}: convert it with Number() first`);
+  };
+  if (BIG.has(typecode)) return (v) => {
+    if (typeof v === 'bigint') return v;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+    throw new TypeError(`${what} 64-bit integers, not ${shown(v)}: pass a bigint${typeof v === 'number' ? ' (this number is not a safe integer)' : ''}`);
+  };
+  return (v) => {
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    throw new TypeError(`${what} whole numbers, not ${shown(v)}: ${typeof v === 'number' ? 'round it first (Math.round, Math.trunc)' : 'convert it with Number() first'}`);
+  };
+}
 
 interface State { typecode: Typecode; length: number; data: Piece; lock: Reduced | null }
 type AnyLock = Lock | RLock;
@@ -26,7 +59,7 @@ function check(typecode: string): asserts typecode is Typecode {
 function open<T extends Typecode>(state: State) {
   const v = view(state.data);
   const items = new TYPES[state.typecode](v.buffer, v.byteOffset, state.length) as unknown as { [i: number]: Item<T>; length: number };
-  return { items, lock: state.lock ? revive(state.lock) as AnyLock : null };
+  return { items, lock: state.lock ? revive(state.lock) as AnyLock : null, write: slotWriter(state.typecode) as (v: unknown) => Item<T> };
 }
 
 function create(typecode: Typecode, length: number, withLock: boolean | AnyLock): State {
@@ -43,17 +76,19 @@ export class SharedValue<T extends Typecode = Typecode> {
   readonly #state: State;
   readonly #items: { [i: number]: Item<T> };
   readonly #lock: AnyLock | null;
+  readonly #write: (v: unknown) => Item<T>;
 
   constructor(state: State) {
     this.#state = state;
     this.typecode = state.typecode as T;
-    const { items, lock } = open<T>(state);
+    const { items, lock, write } = open<T>(state);
     this.#items = items;
     this.#lock = lock;
+    this.#write = write;
   }
 
   get value(): Item<T> { return this.#items[0]; }
-  set value(v: Item<T>) { this.#items[0] = v; }
+  set value(v: Input<T>) { this.#items[0] = this.#write(v); }
 
   /** The lock that guards this value; raw values have none. */
   getLock(): AnyLock {
@@ -74,15 +109,17 @@ export class SharedArray<T extends Typecode = Typecode> {
   readonly #state: State;
   readonly #items: { [i: number]: Item<T>; length: number };
   readonly #lock: AnyLock | null;
+  readonly #write: (v: unknown) => Item<T>;
   [index: number]: Item<T>;
 
   constructor(state: State) {
     this.#state = state;
     this.typecode = state.typecode as T;
     this.length = state.length;
-    const { items, lock } = open<T>(state);
+    const { items, lock, write } = open<T>(state);
     this.#items = items;
     this.#lock = lock;
+    this.#write = write;
     return indexable(this);
   }
 
@@ -90,8 +127,8 @@ export class SharedArray<T extends Typecode = Typecode> {
     return this.#items[this.#at(i)];
   }
 
-  set(i: number, v: Item<T>): void {
-    this.#items[this.#at(i)] = v;
+  set(i: number, v: Input<T>): void {
+    this.#items[this.#at(i)] = this.#write(v);
   }
 
   #at(i: number): number {
@@ -118,29 +155,35 @@ export class SharedArray<T extends Typecode = Typecode> {
 
 
 /** A shared value guarded by its own lock (Python's multiprocessing.Value). */
-export function Value<T extends Typecode>(typecode: T, init?: Item<T>, { lock = true }: SharedOptions = {}): SharedValue<T> {
+export function Value<T extends Typecode>(typecode: T, init?: Input<T>, { lock = true }: SharedOptions = {}): SharedValue<T> {
   check(typecode);
+  if (init !== undefined) slotWriter(typecode)(init); // refused before any memory is taken
   const v = new SharedValue<T>(create(typecode, 1, lock));
   if (init !== undefined) v.value = init;
   return v;
 }
 
-export function RawValue<T extends Typecode>(typecode: T, init?: Item<T>): SharedValue<T> {
+export function RawValue<T extends Typecode>(typecode: T, init?: Input<T>): SharedValue<T> {
   return Value(typecode, init, { lock: false });
 }
 
 /** A shared fixed-size array guarded by its own lock (Python's multiprocessing.Array). */
-export function Array<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Item<T>>, { lock = true }: SharedOptions = {}): SharedArray<T> {
+export function Array<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Input<T>>, { lock = true }: SharedOptions = {}): SharedArray<T> {
   check(typecode);
   const values = typeof sizeOrValues === 'number' ? null : [...sizeOrValues];
   const length = values ? values.length : sizeOrValues as number;
   if (!Number.isInteger(length) || length < 0) throw new RangeError(`Array size must be a whole number ≥ 0, not ${length}`);
+  // Every value is checked before the memory is taken, so a refused one leaves nothing behind.
+  const write = slotWriter(typecode);
+  values?.forEach((v, i) => {
+    try { write(v); } catch (e) { throw new TypeError(`Item ${i}: ${(e as Error).message}`); }
+  });
   const arr = new SharedArray<T>(create(typecode, length, lock));
   values?.forEach((v, i) => arr.set(i, v));
   return arr;
 }
 
-export function RawArray<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Item<T>>): SharedArray<T> {
+export function RawArray<T extends Typecode>(typecode: T, sizeOrValues: number | Iterable<Input<T>>): SharedArray<T> {
   return Array(typecode, sizeOrValues, { lock: false });
 }
 

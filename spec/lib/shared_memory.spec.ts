@@ -101,4 +101,26 @@ test('TypeScript makes them; CPython opens both by name and writes back', async 
   for (const s of [shm, sl.shm]) { s.close(); s.unlink(); }
 });
 
+test('typed slots refuse what does not fit, as ctypes does, and leave the old value', () => {
+  const d = mp.Value('d', 1.5), i = mp.Value('i', 7), q = mp.Value('q', 1n);
+  assert.throws(() => { d.value = 'abc' as never; }, (e: Error) => e instanceof TypeError && e.message === `'d' holds numbers, not "abc": convert it with Number() first`);
+  assert.is(d.value, 1.5, 'the old value stays');
+  assert.throws(() => { i.value = 3.9; }, (e: Error) => e instanceof TypeError && e.message === `'i' holds whole numbers, not 3.9: round it first (Math.round, Math.trunc)`);
+  assert.throws(() => { i.value = 4n as never; }, /'i' holds whole numbers, not 4n/);
+  assert.is(i.value, 7);
+  q.value = 5; // a safe integer is taken and converted, where V8 alone says "Cannot convert 5 to a BigInt"
+  assert.is(q.value, 5n);
+  assert.throws(() => { q.value = 2 ** 60; }, /'q' holds 64-bit integers, not 1152921504606847000: pass a bigint \(this number is not a safe integer\)/);
+  assert.throws(() => { q.value = 0.5; }, /'q' holds 64-bit integers, not 0.5/);
+  i.value = 2 ** 31; // out of range wraps, as ctypes' c_int does
+  assert.is(i.value, -(2 ** 31));
+  const arr = mp.Array('H', [1, 2, 3]);
+  assert.throws(() => { arr[1] = 2.5; }, /'H' holds whole numbers, not 2.5/);
+  assert.throws(() => arr.set(-1, NaN), /'H' holds whole numbers, not NaN/);
+  assert.equal(arr.toArray(), [1, 2, 3]);
+  assert.throws(() => mp.Array('i', [1, '2' as never]), (e: Error) => e instanceof TypeError && e.message === `Item 1: 'i' holds whole numbers, not "2": convert it with Number() first`);
+  assert.throws(() => mp.Value('f', null as never), /'f' holds numbers, not null/);
+  assert.equal(mp.Array('Q', [1, 2n]).toArray(), [1n, 2n]);
+});
+
 test.run();

@@ -11,8 +11,8 @@ export function ping(): string { return 'pong'; }
 export async function uses(pool: mp.Pool) {
   // @ts-expect-error 'x' is not a typecode
   mp.Value('x', 0);
-  // @ts-expect-error a 'q' slot holds a bigint
-  mp.Value('q', 1.5);
+  // @ts-expect-error a 'd' slot holds a number, not a bigint
+  mp.Value('d', 5n);
   // @ts-expect-error an 'i' array holds numbers
   mp.Array('i', ['1']);
   // @ts-expect-error the target's second argument is a number
