@@ -7,7 +7,7 @@ import type { SpawnSpec } from './spawn.ts';
 import { exit, isMainThread, setProgramModule, takeEnv } from './platform/runtime.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
-import { setIdentity } from './identity.ts';
+import { importingTarget, setIdentity } from './identity.ts';
 import { loads } from './reduction.ts';
 import { endWithParentThread } from './platform/linux.ts';
 
@@ -23,7 +23,7 @@ export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'ta
   // mpkit loads first when the arguments hold its objects: each type registers, as its module
   // loads, how it revives.
   if (spec.shared) await import(ownFile('index.ts').href);
-  const mod = await import(spec.module) as Record<string, unknown>;
+  const mod = await importingTarget(spec.source ?? spec.module, () => import(spec.module)) as Record<string, unknown>;
   const fn = mod[spec.target];
   if (typeof fn !== 'function') {
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.source ?? spec.module}: export it so the child can import it`);

@@ -14,6 +14,7 @@ import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
 import { makeSpec, type Target } from './spawn.ts';
 import { loadTarget } from './child.ts';
 import { sendable } from './reduction.ts';
+import { checkNotImporting } from './identity.ts';
 import { ownTargets } from './platform/files.ts';
 
 /** A worker ended (killed, or crashed) while it ran this task. */
@@ -256,6 +257,7 @@ abstract class BasePool implements AsyncDisposable {
   #broken: Error | null = null;
 
   constructor(processes: number = cpuCount(), options: PoolOptions = {}) {
+    checkNotImporting('Pool');
     if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`A pool needs at least 1 worker, not ${processes}`);
     if (options.maxtasksperchild !== undefined && (!Number.isInteger(options.maxtasksperchild) || options.maxtasksperchild < 1)) {
       throw new RangeError('maxtasksperchild is a whole number, at least 1');

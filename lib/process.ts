@@ -5,7 +5,7 @@ import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
 import { checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
-import { ownName, ownParent } from './identity.ts';
+import { checkNotImporting, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
 
 export type ProcessOptions<A extends unknown[]> = ArgsOption<A> & {
@@ -49,6 +49,7 @@ export class Process<A extends unknown[] = unknown[]> {
 
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
+    checkNotImporting('Process');
     const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), daemon: this.daemon };
     let typescript = true; // a child on another runtime reads what it is given
     if ((this.#options.runtime ?? runtime) === runtime) {

@@ -3,7 +3,7 @@
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
 import { checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
-import { ownName } from './identity.ts';
+import { checkNotImporting, ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
@@ -43,6 +43,7 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   start(): void {
     if (this.#worker) throw new Error('Cannot start a thread twice');
+    checkNotImporting('Thread');
     const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
     const chosen = childModule(spec.module, bootstrap);
     if (chosen.module !== spec.module) [spec.source, spec.module] = [spec.module, chosen.module];

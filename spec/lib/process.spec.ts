@@ -202,4 +202,11 @@ test('daemons end with a parent that is killed outright: a pool worker and a dae
   assert.equal(alive(), [], 'no daemon outlived its parent by 3 s');
 });
 
+test('a process started while a child imports its module (no isMain guard) is refused there, and no chain follows', async () => {
+  const p = new mp.Process({ target: 'work', module: new URL('../fixtures/no_guard.ts', import.meta.url) });
+  p.start();
+  await p.join(30);
+  assert.is(p.exitCode, 1, 'the child failed at once rather than start a child of its own');
+});
+
 test.run();
