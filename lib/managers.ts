@@ -96,6 +96,7 @@ export class BaseManager implements AsyncDisposable {
     if (address === undefined) {
       const { mkdtempSync } = builtin('node:fs'), { join } = builtin('node:path');
       this.#folder = mkdtempSync(join(builtin('node:os').tmpdir(), 'mpkit-manager-')); // mode 0700: ours alone
+      removeAtExit(this.#folder);
       address = join(this.#folder, 'socket');
     }
     this.#address = checkAddress(address);
@@ -116,7 +117,7 @@ export class BaseManager implements AsyncDisposable {
     if (this.#server) throw new Error('Cannot start a manager twice');
     const ready = new Event();
     const port = Value('i', 0);
-    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid };
+    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder };
     const server = new Process({ target: serveManager, args: [args], module: ownTargets(import.meta.url), daemon: true, name: 'SyncManager' });
     this.#server = server;
     server.start();
@@ -168,7 +169,7 @@ export class BaseManager implements AsyncDisposable {
       await this.#server.join(STOP_TIMEOUT_S);
       if (this.#server.isAlive()) this.#server.kill();
     }
-    if (this.#folder) builtin('node:fs').rmSync(this.#folder, { recursive: true, force: true });
+    if (this.#folder) removeNow(this.#folder);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -206,6 +207,20 @@ export function Manager(options?: ManagerOptions): Promise<SyncManager> {
   return new SyncManager(options).start();
 }
 
+// Private socket folders of managers this process started, removed when it exits, whether or not
+// shutdown() was called (the server removes its own too, when its parent is killed outright).
+const folders = new Set<string>();
+
+function removeAtExit(folder: string) {
+  if (folders.size === 0) process.once('exit', () => { for (const f of folders) removeNow(f); });
+  folders.add(folder);
+}
+
+function removeNow(folder: string) {
+  folders.delete(folder);
+  builtin('node:fs').rmSync(folder, { recursive: true, force: true });
+}
+
 interface ServeArgs {
   address: Address;
   key: Uint8Array;
@@ -213,21 +228,25 @@ interface ServeArgs {
   ready: Event;
   port: SharedValue<'i'>;
   parentPid: number;
+  folder: string | null;
 }
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
-export async function serveManager({ address, key, preload, ready, port, parentPid }: ServeArgs) {
+export async function serveManager({ address, key, preload, ready, port, parentPid, folder }: ServeArgs) {
   if (preload) await import(preload);
   const server = new Server(registry, BUILT_IN);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;
   ready.set();
-  // A parent killed outright cannot stop its manager; the manager notices and stops itself.
+  // A parent killed outright cannot stop its manager; the manager notices and stops itself. The
+  // kernel's word of it (a daemon's SIGTERM) or the parent's exit stop it the same way, leaving no socket.
+  process.once('SIGTERM', () => server.shutdown());
   const watch = setInterval(() => {
     try { process.kill(parentPid, 0); } catch { server.shutdown(); }
   }, 500);
   await server.stopped;
   clearInterval(watch);
   if (typeof address === 'string') builtin('node:fs').rmSync(address, { force: true });
+  if (folder) builtin('node:fs').rmSync(folder, { recursive: true, force: true });
   process.exit(0);
 }

@@ -11,7 +11,7 @@ import { processEnded } from './platform/linux.ts';
 import { Array as SharedArrayOf, type SharedArray } from './sharedctypes.ts';
 import { cpuCount } from './context.ts';
 import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
-import { makeSpec, type Target } from './spawn.ts';
+import { ENDED, makeSpec, type Target } from './spawn.ts';
 import { loadTarget } from './child.ts';
 import { sendable } from './reduction.ts';
 import { checkNotImporting } from './identity.ts';
@@ -291,7 +291,7 @@ abstract class BasePool implements AsyncDisposable {
     const worker: Worker = { index, runner: this.runner({ target: poolWorker, args, module: ownTargets(import.meta.url) }), settled: 0 };
     this.#workers[index] = worker;
     worker.runner.start();
-    worker.runner.join().then(() => this.#ended(worker));
+    worker.runner[ENDED]().then(() => this.#ended(worker)); // not join(): an idle pool's workers keep nothing alive
   }
 
   // A worker's process or thread ended. If it held a task (it died mid-task), that task fails;

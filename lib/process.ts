@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
-import { checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
 import { checkNotImporting, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
 
@@ -88,6 +88,11 @@ export class Process<A extends unknown[] = unknown[]> {
 
   isAlive(): boolean {
     return this.#state === 'started';
+  }
+
+  [ENDED](): Promise<void> {
+    if (!this.#exited) throw new Error('Cannot wait for a process that was not started');
+    return this.#exited;
   }
 
   /** SIGTERM: the child may clean up. */

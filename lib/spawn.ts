@@ -8,6 +8,9 @@ import { builtin } from './platform/builtins.ts';
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
+/** A promise that a Process or Thread has ended which, unlike join(), does not keep the program alive for it. */
+export const ENDED = Symbol('mpkit.ended');
+
 /** `args`, which may be left out only when the target needs none (`[] extends A`: every parameter optional). */
 export type ArgsOption<A extends unknown[]> = [] extends A ? { args?: A } : { args: A };
 

@@ -2,7 +2,7 @@
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
-import { checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
 import { checkNotImporting, ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
@@ -67,6 +67,11 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   isAlive(): boolean {
     return this.#alive;
+  }
+
+  [ENDED](): Promise<void> {
+    if (!this.#ended) throw new Error('Cannot wait for a thread that was not started');
+    return this.#ended;
   }
 }
 

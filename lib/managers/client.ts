@@ -38,6 +38,7 @@ export class Client {
         this.#lane = new Lane(offer, (bytes, start, end) => this.#deliver(bytes, start, end), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
       }
       this.#conn = conn;
+      this.#keepAlive();
       for (const frame of this.#queued.splice(0)) this.#send(frame);
       return conn;
     }).catch((e) => {
@@ -49,7 +50,7 @@ export class Client {
 
   #ask(conn: SocketConnection, op: Op): Promise<unknown> {
     const seq = ++this.#seq;
-    const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
+    const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }));
     conn.sendBytes(encode([seq, op], this.refs));
     return reply;
   }
@@ -81,7 +82,7 @@ export class Client {
       return;
     }
     const waiter = this.#waiting.get(seq);
-    this.#waiting.delete(seq);
+    if (this.#waiting.delete(seq) && this.#waiting.size === 0) this.#keepAlive();
     if (tag === '#RETURN') waiter?.resolve(value);
     else waiter?.reject(rethrown(value as RemoteErrorData, 'the manager server'));
   }
@@ -90,6 +91,19 @@ export class Client {
     this.#gone ??= e;
     for (const w of this.#waiting.values()) w.reject(this.#gone);
     this.#waiting.clear();
+    this.#keepAlive();
+  }
+
+  #wait(seq: number, waiter: { resolve(v: unknown): void; reject(e: Error): void }) {
+    this.#waiting.set(seq, waiter);
+    if (this.#waiting.size === 1) this.#keepAlive();
+  }
+
+  // The connection keeps the program alive only while a call waits on it: an idle manager does not,
+  // as an idle pool does not, so a program that never calls shutdown() still ends.
+  #keepAlive() {
+    const socket = this.#conn?.socket;
+    if (this.#waiting.size) socket?.ref(); else socket?.unref();
   }
 
   /** Sends a request now (or as soon as connected, in order) and resolves with its reply. */
@@ -98,7 +112,7 @@ export class Client {
     const seq = ++this.#seq;
     let frame: Uint8Array;
     try { frame = encode([seq, op, ...operands], this.refs); } catch (e) { return Promise.reject(e); } // a value that cannot be sent
-    const reply = new Promise((resolve, reject) => this.#waiting.set(seq, { resolve, reject }));
+    const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }));
     if (this.#conn) {
       this.#send(frame);
     } else {

@@ -1,0 +1,52 @@
+// A program ends when its work is done: idle pools and managers keep nothing alive, and what a
+// manager leaves on disk goes with the program, also when it is killed outright.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const program = (name: string) => new URL(`../fixtures/programs/${name}`, import.meta.url).pathname;
+
+/** Runs a fixture program on this runtime, with a bound that only a hang reaches. */
+function run(name: string, ...args: string[]) {
+  const runtimeArgs = 'Deno' in globalThis ? ['run', '-A'] : [];
+  const env = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR; // numbers printed plain
+  return spawnSync(process.execPath, [...runtimeArgs, program(name), ...args], { encoding: 'utf8', timeout: 60_000, env });
+}
+
+const gone = async (check: () => boolean) => {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  return check();
+};
+
+test('a program that never closes its Pool or ThreadPool ends when its work does', () => {
+  const r = run('idle_pool.mjs');
+  assert.is(r.signal, null, 'not killed at the bound: it ended by itself');
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), '1 4 9 16');
+});
+
+test('a program that never shuts its manager down ends, and its socket folder goes with it', async () => {
+  const r = run('idle_manager.mjs');
+  assert.is(r.signal, null, 'not killed at the bound: it ended by itself');
+  assert.is(r.status, 0, r.stderr);
+  const [count, folder, pid] = r.stdout.trim().split(' ');
+  assert.is(count, '2', r.stdout + r.stderr);
+  assert.not.ok(existsSync(folder), `${folder} was left behind`);
+  assert.ok(await gone(() => !existsSync(`/proc/${pid}`) || /\) Z /.test(statOf(pid))), 'the server ended too');
+});
+
+test("a program killed outright: its manager's server stops and removes the socket folder", async () => {
+  const r = run('idle_manager.mjs', 'kill');
+  assert.is(r.signal, 'SIGKILL');
+  const [, folder, pid] = r.stdout.trim().split(' ');
+  assert.ok(await gone(() => !existsSync(folder)), `${folder} was left behind`);
+  assert.ok(await gone(() => !existsSync(`/proc/${pid}`)), 'the server ended');
+});
+
+function statOf(pid: string): string {
+  try { return spawnSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).stdout; } catch { return ''; }
+}
+
+test.run();
