@@ -3,7 +3,7 @@
 // putter until a get. Items are msgpack (reduction.ts: dumps/loads), so mpkit objects inside them
 // arrive as the same shared objects. An item too big for the ring travels in a segment of its own.
 import { allocate, view, type Piece } from './heap.ts';
-import { futexWake } from './platform/linux.ts';
+import { futexWake, processEnded } from './platform/linux.ts';
 import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
 import { Lock } from './synchronize.ts';
 import { SharedMemory } from './shared_memory.ts';
@@ -20,8 +20,12 @@ export class Full extends Error {
 }
 
 const HEAD = 0, TAIL = 1, USED = 2, COUNT = 3, PUTS = 4, GETS = 5, GET_WAITERS = 6, PUT_WAITERS = 7;
-const UNFINISHED = 8, DONE = 9, CLOSED = 10, MAXSIZE = 11, CAPACITY = 12;
-const WORDS = 16;
+const UNFINISHED = 8, DONE = 9, CLOSED = 10, MAXSIZE = 11, CAPACITY = 12, JOINABLE = 13;
+// A JoinableQueue's takers: [pid, items it got and has not marked done] pairs from word TAKERS on,
+// so that join() can tell when a process died holding items that will never be marked done.
+const TAKERS = 16, TAKER_SLOTS = 32;
+const WORDS = TAKERS + 2 * TAKER_SLOTS;
+const DEATH_CHECK_MS = 100;
 const ALL = 0x7fffffff;
 const BIG = 0x80000000; // a length with this bit set names a segment holding the item
 const DEFAULT_CAPACITY = 256 * 1024;
@@ -40,6 +44,8 @@ export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesA
 
 /** Waits up to a given time for an item by watching the queue, not sleeping (where a second core lets the putter run meanwhile): for a side that expects one at once (manager lanes). */
 export const WATCH = Symbol('watch');
+
+const JOINED = Symbol('joined');
 
 /** Puts items in order while they fit, never waiting; returns how many went in. For a feeder that keeps the rest (pool). */
 export const PUT_SOME = Symbol('putSome');
@@ -156,17 +162,32 @@ export class Queue<T = unknown> {
   // Puts the records in order, as many as fit under one hold of the lock, and wakes getters once
   // per batch rather than once per item: a wake is a system call, and the costliest step here.
   *#put(records: Entry[], block: boolean, timeout?: number | null): Waiting<void> {
+    let next = 0;
+    try {
+      yield* this.#putFrom(records, block, timeout, (n) => { next = n; });
+    } catch (e) {
+      for (const left of records.slice(next)) if (left.length >= BIG) fromSegment(left.bytes); // an item not put takes its segment with it
+      throw e;
+    }
+  }
+
+  *#putFrom(records: Entry[], block: boolean, timeout: number | null | undefined, progress: (next: number) => void): Waiting<void> {
     checkTimeout(timeout);
     const w = this.#w, end = deadline(timeout);
     let next = 0;
     for (;;) {
       this.#lock.acquire();
-      const max = w[MAXSIZE], from = next;
+      if (Atomics.load(w, CLOSED)) {
+        this.#lock.release();
+        throw new Error(`The queue was closed while put() waited for room: ${next ? `${next} of ${records.length} items were put, the rest were not` : 'the item was not put'}`);
+      }
+      const from = next;
       while (next < records.length && this.#fits(records[next])) this.#write(records[next++]);
       if (next > from) Atomics.add(w, PUTS, 1);
       const seen = w[GETS];
       this.#lock.release();
       if (next > from && Atomics.load(w, GET_WAITERS) > 0) futexWake(this.#at(PUTS), next - from);
+      progress(next);
       if (next === records.length) return;
       if (!block || performance.now() >= end) throw new Full(next ? `The queue is full: ${next} of ${records.length} items were put` : undefined);
       if (spin(w, GETS, seen, end)) continue;
@@ -189,6 +210,7 @@ export class Queue<T = unknown> {
         w[USED] -= 4 + size;
         w[COUNT]--;
         Atomics.add(w, GETS, 1);
+        if (w[JOINABLE]) this.#took(1);
         let bytes = length >= BIG && claim ? fromSegment(body) : body;
         // The claim is made before the lock is let go, but only item[0] is read for it: decoding a
         // pool's chunk here would hold up every other getter and putter for milliseconds.
@@ -210,6 +232,7 @@ export class Queue<T = unknown> {
       const seen = w[PUTS];
       this.#lock.release();
       if (!block || performance.now() >= end) throw new Empty();
+      if (Atomics.load(w, CLOSED)) throw new Error('The queue is closed and empty: no item will come');
       if (spin(w, PUTS, seen, end)) continue;
       Atomics.add(w, GET_WAITERS, 1);
       try { yield { address: this.#at(PUTS), expected: seen, ms: slice(end) }; } finally { Atomics.sub(w, GET_WAITERS, 1); }
@@ -315,11 +338,13 @@ export class Queue<T = unknown> {
   pollAsync(timeout: number | null = 0): Promise<boolean> { return runAsync(this.#poll(timeout)); }
   [WATCH](ms: number): boolean { return runBlocking(this.#poll(ms / 1000, ms)); }
 
-  /** No more puts, from any process; getters drain what is left, and async iteration then ends. */
+  /**
+   * No more puts, from any process; getters drain what is left, and async iteration then ends. A
+   * put() waiting for room, and a get() waiting on an empty queue, end at once with an error.
+   */
   close(): void {
     Atomics.store(this.#w, CLOSED, 1);
-    Atomics.add(this.#w, PUTS, 1);
-    futexWake(this.#at(PUTS), ALL);
+    for (const word of [PUTS, GETS, DONE]) { Atomics.add(this.#w, word, 1); futexWake(this.#at(word), ALL); }
   }
 
   get closed(): boolean { return Atomics.load(this.#w, CLOSED) === 1; }
@@ -334,34 +359,82 @@ export class Queue<T = unknown> {
     }
   }
 
+  /** Counts `n` items got (or, negative, marked done) by this process; called with the lock held. */
+  #took(n: number): boolean {
+    const w = this.#w, pid = process.pid;
+    let free = -1;
+    for (let k = TAKERS; k < WORDS; k += 2) {
+      if (w[k] === pid) { if (w[k + 1] + n < 0) return false; w[k + 1] += n; return true; }
+      if (free < 0 && (w[k] === 0 || (w[k + 1] === 0 && w[k] !== pid))) free = k;
+    }
+    if (n < 0 || free < 0) return false; // a full table loses track, as CPython never had it
+    w[free] = pid;
+    w[free + 1] = n;
+    return true;
+  }
+
+  /** A process that ended holding items it got and never marked done, and how many: join() would wait for ever. */
+  #deadTaker(): { pid: number; items: number } | null {
+    const w = this.#w;
+    for (let k = TAKERS; k < WORDS; k += 2) {
+      const pid = Atomics.load(w, k), items = Atomics.load(w, k + 1);
+      if (pid && items > 0 && pid !== process.pid && processEnded(pid)) return { pid, items };
+    }
+    return null;
+  }
+
   /** JoinableQueue: marks one item that was got as done. */
   taskDone(): void {
     this.#lock.acquire();
     try {
-      if (this.#w[UNFINISHED] <= 0) throw new RangeError('taskDone() called more times than there were items');
-      if (--this.#w[UNFINISHED] === 0) { Atomics.add(this.#w, DONE, 1); futexWake(this.#at(DONE), ALL); }
+      const w = this.#w;
+      if (w[UNFINISHED] <= 0) throw new RangeError('taskDone() called more times than there were items');
+      // Items got here, or else those of a process that died holding them (marked done for it).
+      if (w[JOINABLE] && !this.#took(-1)) {
+        const dead = this.#deadTaker();
+        if (dead) for (let k = TAKERS; k < WORDS; k += 2) if (w[k] === dead.pid) w[k + 1]--;
+      }
+      if (--w[UNFINISHED] === 0) { Atomics.add(w, DONE, 1); futexWake(this.#at(DONE), ALL); }
     } finally {
       this.#lock.release();
     }
   }
 
-  *#join(): Waiting<void> {
+  *#join(timeout?: number | null): Waiting<boolean> {
+    checkTimeout(timeout);
+    const end = deadline(timeout);
     for (;;) {
       const seen = Atomics.load(this.#w, DONE);
-      if (Atomics.load(this.#w, UNFINISHED) === 0) return;
-      yield { address: this.#at(DONE), expected: seen, ms: slice(Infinity) };
+      if (Atomics.load(this.#w, UNFINISHED) === 0) return true;
+      const dead = this.#deadTaker();
+      if (dead) {
+        throw new Error(`Process ${dead.pid} ended holding ${dead.items} item${dead.items === 1 ? '' : 's'} it got from this queue and never marked done, so join() would wait for ever: call taskDone() for ${dead.items === 1 ? 'it' : 'them'} (or put ${dead.items === 1 ? 'it' : 'them'} again) and join again`);
+      }
+      if (performance.now() >= end) return false;
+      yield { address: this.#at(DONE), expected: seen, ms: Math.min(slice(end), DEATH_CHECK_MS) };
     }
   }
 
-  /** JoinableQueue: waits until every item put has been marked done. */
-  join(): void { runBlocking(this.#join()); }
-  joinAsync(): Promise<void> { return runAsync(this.#join()); }
+  /**
+   * JoinableQueue: waits until every item put has been marked done (true), or `timeout` seconds
+   * pass (false). Throws if a process that got items ended before it marked them done.
+   */
+  join(timeout?: number | null): boolean { return runBlocking(this.#join(timeout)); }
+  joinAsync(timeout?: number | null): Promise<boolean> { return runAsync(this.#join(timeout)); }
+
+  /** Makes this a JoinableQueue's: who got which items is kept, for join() to tell a dead taker. */
+  [JOINED](): void { Atomics.store(this.#w, JOINABLE, 1); }
 
   [REDUCE](): Reduced { return { $mpkit: 'Queue', state: this.#state }; }
 }
 
 /** A Queue whose items are counted until taskDone(), so join() can wait for all of them. */
-export class JoinableQueue<T = unknown> extends Queue<T> {}
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  constructor(maxsize: number = 0, options?: QueueOptions) {
+    super(maxsize, options);
+    this[JOINED]();
+  }
+}
 
 /** A Queue with no size limit (Python's SimpleQueue). */
 export class SimpleQueue<T = unknown> extends Queue<T> {

@@ -10,7 +10,7 @@ const program = (name: string) => new URL(`../fixtures/programs/${name}`, import
 /** Runs a fixture program on this runtime, with a bound that only a hang reaches. */
 function run(name: string, ...args: string[]) {
   const runtimeArgs = 'Deno' in globalThis ? ['run', '-A'] : [];
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR; // numbers printed plain
   return spawnSync(process.execPath, [...runtimeArgs, program(name), ...args], { encoding: 'utf8', timeout: 60_000, env });
 }

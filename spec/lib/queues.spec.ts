@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import * as mp from 'mpkit';
 import { Thread } from 'mpkit/threading';
 import * as targets from '../fixtures/targets.ts';
@@ -114,6 +115,43 @@ test('async iteration drains a queue until it is closed', async () => {
   for await (const item of q) seen.push(item);
   assert.equal(seen, [0, 1, 2, 3, 4]);
   assert.throws(() => q.put(9), /closed/);
+});
+
+test('close() ends every put and get blocked on the queue, in any process, with an error that says so', async () => {
+  const full = new mp.Queue<number>(1), empty = new mp.Queue<number>(), out = new mp.Queue<string>();
+  full.put(1);
+  const putter = new mp.Process({ target: targets.blockedUntilClosed, args: [full, 'put', out], module });
+  const getter = new mp.Process({ target: targets.blockedUntilClosed, args: [empty, 'get', out], module });
+  putter.start();
+  getter.start();
+  // Each says it is about to wait; then its main thread is seen asleep on a futex, in put() or get().
+  assert.equal([await out.getAsync({ timeout: 30 }), await out.getAsync({ timeout: 30 })], ['waiting', 'waiting']);
+  const asleep = (pid: number) => { try { return readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('futex'); } catch { return false; } };
+  for (let i = 0; i < 600 && !(asleep(putter.pid!) && asleep(getter.pid!)); i++) await new Promise((r) => setTimeout(r, 50));
+  full.close();
+  empty.close();
+  const said = [await out.getAsync({ timeout: 30 }), await out.getAsync({ timeout: 30 })].sort();
+  assert.equal(said, ['The queue is closed and empty: no item will come', 'The queue was closed while put() waited for room: the item was not put']);
+  await putter.join(30);
+  await getter.join(30);
+  assert.is(full.get(), 1, 'what was in the queue can still be got');
+});
+
+test('JoinableQueue.join takes a timeout, and fails, naming the count, when a taker dies before taskDone()', async () => {
+  const q = new mp.JoinableQueue<number>();
+  for (const n of [1, 2, 3]) q.put(n);
+  assert.is(q.join(0.05), false, 'not done within the timeout');
+  const p = new mp.Process({ target: targets.takeAndDie, args: [q, 2], module });
+  p.start();
+  await p.join(30);
+  assert.is(p.exitCode, -9);
+  const error = await q.joinAsync(30).then(() => null, (e: Error) => e);
+  assert.match(String(error?.message), new RegExp(`^Process ${p.pid} ended holding 2 items it got from this queue and never marked done, so join\\(\\) would wait for ever`));
+  q.taskDone(); // the parent marks the dead one's items done, and gets and marks the last
+  q.taskDone();
+  q.get();
+  q.taskDone();
+  assert.is(await q.joinAsync(5), true);
 });
 
 test.run();
