@@ -2,7 +2,8 @@
 // kernel thread id of its owner (0 when free), with the top bit set while others wait. Taking a
 // free lock is one compare-and-swap and releasing it another; a waiter sleeps in the kernel and
 // burns no CPU. Unlike CPython's, a lock whose owner died (its process, or just its thread) does
-// not stay locked: waiters check the owner at least every 100 ms, and the first to notice takes
+// not stay locked: any acquire that finds it held checks the owner (blocking or not, before it
+// sleeps), a waiter checks again at least every 50 ms, and the first to see the owner gone takes
 // the lock over, with `ownerDied` set so it can repair what it guards.
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake, kernelThreadId } from '../platform/linux.ts';
@@ -12,7 +13,7 @@ import { checkTimeout, holding, deadline, runAsync, runBlocking, slice, spin, ty
 const STATE = 0, COUNT = 3; // the words of a lock used; COUNT is RLock's depth
 const FREE = 0, WAITERS = 1 << 31; // WAITERS is the sign bit: an Int32 word reads it as negative
 const OWNER = ~WAITERS;
-const CHECK_OWNER_MS = 100;
+const CHECK_OWNER_MS = 50;
 export const LOCK_BYTES = 16;
 
 /** Internal hooks Condition uses: the wait loop itself, and "does this thread hold it?". */
@@ -70,6 +71,7 @@ export class Lock implements Disposable {
     this.ownerDied = false;
     const w = this.#words, me = this.#me;
     if (Atomics.compareExchange(w, STATE, FREE, me) === FREE) return true;
+    if (this.#takeOver()) return true;
     if (!blocking) return false;
     const end = deadline(timeout);
     for (;;) {
@@ -84,15 +86,18 @@ export class Lock implements Disposable {
       if (!(seen & WAITERS) && Atomics.compareExchange(w, STATE, seen, seen | WAITERS) !== seen) continue;
       if (performance.now() >= end) return false;
       const timedOut = yield { address: this.#address, expected: seen | WAITERS, ms: slice(end, CHECK_OWNER_MS) };
-      if (timedOut) {
-        // The first waiter to swap a dead owner's id for its own wins the lock.
-        const owner = Atomics.load(w, STATE);
-        if (owner !== FREE && !alive(owner & OWNER) && Atomics.compareExchange(w, STATE, owner, me | WAITERS) === owner) {
-          this.ownerDied = true;
-          return true;
-        }
-      }
+      if (timedOut && this.#takeOver()) return true;
     }
+  }
+
+  /** Takes the lock from an owner that is no longer alive, if it is held by one; the first to swap in its own id wins. */
+  #takeOver(): boolean {
+    const owner = Atomics.load(this.#words, STATE);
+    if (owner === FREE || (owner & OWNER) === this.#me || alive(owner & OWNER)) return false;
+    // Waiters may still sleep on the word: keep its bit, and the next release wakes one.
+    if (Atomics.compareExchange(this.#words, STATE, owner, this.#me | WAITERS) !== owner) return false;
+    this.ownerDied = true;
+    return true;
   }
 
   release(): void {
