@@ -2,26 +2,35 @@
 // creates is registered with a small tracker process, which removes whatever is left when its
 // creator ends, however it ends. The tracker leads its own process group so a kill aimed at the
 // creator's group does not take the tracker down before it has cleaned up.
+//
+// Registrations go into a file of the creator's, written synchronously, so a segment is known to
+// the tracker before `new SharedMemory` returns: a line on the tracker's stdin waited for the event
+// loop (on Bun, always), and a process that blocked its loop and was then killed leaked the segment.
+// The tracker's stdin is left only to tell it its creator has ended, by closing.
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { runtime } from './platform/runtime.ts';
 import { ownFile } from './platform/files.ts';
 
-let tracker: ChildProcess | null = null;
+let tracker: { child: ChildProcess; fd: number } | null = null;
 
-function start(): ChildProcess {
+function start() {
+  const { openSync } = builtin('node:fs'), { join } = builtin('node:path');
+  // One per thread, and not named mpkit_<pid>_..., which the tracker removes by its prefix (and specs count).
+  const list = join('/dev/shm', `mpkit-tracker-${process.pid}-${builtin('node:crypto').randomBytes(4).toString('hex')}`);
+  const fd = openSync(list, 'a', 0o600);
   const entry = builtin('node:url').fileURLToPath(ownFile('resource_tracker_main.js'));
   // The creator's pid goes last: the tracker needs it to tell a dead process from a finished thread.
-  const args = [...(runtime === 'deno' ? ['run', '-A', entry] : [entry]), String(process.pid)];
+  const args = [...(runtime === 'deno' ? ['run', '-A', entry] : [entry]), list, String(process.pid)];
   const child = builtin('node:child_process').spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
-  return child;
+  return { child, fd };
 }
 
 function send(line: string) {
   tracker ??= start();
-  tracker.stdin!.write(line + '\n');
+  builtin('node:fs').writeSync(tracker.fd, line + '\n');
 }
 
 /** The segment `name` is removed when this process ends, unless it is unregistered first. */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const program = (name: string) => new URL(`../fixtures/programs/${name}`, import.meta.url).pathname;
 
@@ -43,6 +43,17 @@ test("a program killed outright: its manager's server stops and removes the sock
   const [, folder, pid] = r.stdout.trim().split(' ');
   assert.ok(await gone(() => !existsSync(folder)), `${folder} was left behind`);
   assert.ok(await gone(() => !existsSync(`/proc/${pid}`)), 'the server ended');
+});
+
+test('segments are known to the tracker before they are returned: a program killed before its event loop turns leaves none', async () => {
+  const segmentsOf = (pids: string[]) => readdirSync('/dev/shm').filter((n) => pids.some((pid) => n.startsWith(`mpkit_${pid}_`)));
+  for (const how of ['child', 'queue']) {
+    const r = run('killed_holding_segments.mjs', how);
+    assert.is(r.signal, 'SIGKILL', r.stderr);
+    const pids = r.stdout.trim().split(' ');
+    if (how === 'queue') pids.pop(); // the queue's size, printed to use it
+    assert.ok(await gone(() => segmentsOf(pids).length === 0), `${how}: left ${segmentsOf(pids).join(', ')}`);
+  }
 });
 
 function statOf(pid: string): string {
