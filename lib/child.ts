@@ -7,7 +7,7 @@ import type { SpawnSpec } from './spawn.ts';
 import { exit, isMainThread, setProgramModule, takeEnv } from './platform/runtime.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
-import { importingTarget, setIdentity } from './identity.ts';
+import { finished, importingTarget, setIdentity } from './identity.ts';
 import { loads } from './reduction.ts';
 import { endWithParentThread } from './platform/linux.ts';
 
@@ -49,7 +49,10 @@ export async function runChild(): Promise<void> {
   try {
     const { fn, args } = await loadTarget(spec);
     await fn(...args);
-    if (main) exit(0);
+    if (main) {
+      await finished(); // a call the target made and did not await (list.append(1)) still arrives
+      exit(0);
+    }
   } catch (e) {
     console.error(e instanceof Error ? e.stack : e);
     if (main) exit(1);

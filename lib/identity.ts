@@ -31,3 +31,17 @@ export function checkNotImporting(kind: 'Process' | 'Thread' | 'Pool') {
   if (importing === null) return;
   throw new Error(`A ${kind} was started while a child was importing ${importing} to find its target: start it only in the main program, under \`if (mp.isMain(import.meta))\` (Python's \`if __name__ == '__main__':\`)`);
 }
+
+// Work this process started and did not wait for (a manager call whose promise nobody awaited),
+// which must still reach its end before a child exits: in Python such a call is synchronous.
+const unfinished = new Set<() => Promise<void>>();
+
+/** Registers a source of such work: `idle` resolves once it has none left. */
+export function finishBeforeExit(idle: () => Promise<void>) {
+  unfinished.add(idle);
+}
+
+/** Resolves once every registered source is idle. */
+export async function finished(): Promise<void> {
+  await Promise.all([...unfinished].map((idle) => idle()));
+}

@@ -5,6 +5,7 @@ import { connect, describe, type Address, type SocketConnection } from '../conne
 import { rethrown, type RemoteErrorData } from '../remote.ts';
 import { decode, encode, type Op, type RefHandlers } from './wire.ts';
 import { Lane, type LaneOffer } from './lanes.ts';
+import { finishBeforeExit } from '../identity.ts';
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
@@ -20,6 +21,7 @@ export class Client {
   #queued: Uint8Array[] = [];
   #seq = 0;
   #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #idle: (() => void)[] = [];
   #gone: Error | null = null;
   refs: RefHandlers;
 
@@ -27,6 +29,12 @@ export class Client {
     this.address = address;
     this.key = key;
     this.refs = refs;
+    finishBeforeExit(() => this.idle());
+  }
+
+  /** Resolves once no call waits for its reply: each has its answer, or failed with the connection. */
+  idle(): Promise<void> {
+    return this.#waiting.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #open(): Promise<SocketConnection> {
@@ -103,7 +111,9 @@ export class Client {
   // as an idle pool does not, so a program that never calls shutdown() still ends.
   #keepAlive() {
     const socket = this.#conn?.socket;
-    if (this.#waiting.size) socket?.ref(); else socket?.unref();
+    if (this.#waiting.size) return socket?.ref();
+    socket?.unref();
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   /** Sends a request now (or as soon as connected, in order) and resolves with its reply. */

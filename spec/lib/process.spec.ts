@@ -67,10 +67,8 @@ test('terminate and kill give negative signal numbers, as in Python', async () =
     await p.join(10);
     assert.is(p.exitCode, code);
     flag.value = 0;
-    const started = performance.now();
-    assert.ok(lock.acquire({ timeout: 5 }), 'the dead owner\'s lock is taken over');
+    assert.ok(lock.acquire({ blocking: false }), 'the dead owner\'s lock is taken over, without waiting');
     assert.ok(lock.ownerDied);
-    assert.ok(performance.now() - started < 1000);
     lock.release();
   }
 });
