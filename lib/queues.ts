@@ -241,7 +241,7 @@ export class Queue<T = unknown> {
 
   /** Waits (by default) for room, then adds `item`; throws Full if it cannot. */
   put(item: T, { block = true, timeout }: PutOptions = {}): void {
-    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue: the item was not put');
     runBlocking(this.#put([this.#record(item)], block, timeout));
   }
 
@@ -250,12 +250,12 @@ export class Queue<T = unknown> {
    * for room as put() does; on Full, the items before the one that did not fit are in the queue.
    */
   putMany(items: Iterable<T>, { block = true, timeout }: PutOptions = {}): void {
-    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue: the item was not put');
     runBlocking(this.#put(Array.from(items, (item) => this.#record(item)), block, timeout));
   }
 
   putAsync(item: T, { block = true, timeout }: PutOptions = {}): Promise<void> {
-    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue'));
+    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue: the item was not put'));
     return runAsync(this.#put([this.#record(item)], block, timeout));
   }
 
@@ -273,13 +273,13 @@ export class Queue<T = unknown> {
 
   /** Puts bytes that the getter takes with GET_BYTES, as they are; unless `block`, throws Full rather than wait. */
   [PUT_BYTES](bytes: Uint8Array, block = false): void {
-    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue: the item was not put');
     runBlocking(this.#put([this.#entry(bytes)], block));
   }
 
   /** PUT_BYTES that waits up to `timeout` seconds for room, with the event loop running; rejects with Full after that. */
   [PUT_BYTES_ASYNC](bytes: Uint8Array, timeout: number): Promise<void> {
-    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue'));
+    if (Atomics.load(this.#w, CLOSED)) return Promise.reject(new Error('Cannot put on a closed queue: the item was not put'));
     return runAsync(this.#put([this.#entry(bytes)], true, timeout));
   }
 
@@ -288,7 +288,7 @@ export class Queue<T = unknown> {
   // big first item (a pool's chunk, milliseconds to encode) goes in alone, so a getter starts on it
   // while the rest are encoded; small ones are not worth a second wake-up.
   [PUT_SOME](items: readonly T[]): number {
-    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue');
+    if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue: the item was not put');
     let put = 0;
     while (put < items.length) {
       const entries: Entry[] = [];
