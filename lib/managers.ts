@@ -210,9 +210,11 @@ export function Manager(options?: ManagerOptions): Promise<SyncManager> {
 // Private socket folders of managers this process started, removed when it exits, whether or not
 // shutdown() was called (the server removes its own too, when its parent is killed outright).
 const folders = new Set<string>();
+let hooked = false;
 
 function removeAtExit(folder: string) {
-  if (folders.size === 0) process.once('exit', () => { for (const f of folders) removeNow(f); });
+  if (!hooked) process.once('exit', () => { for (const f of folders) removeNow(f); });
+  hooked = true;
   folders.add(folder);
 }
 
