@@ -16,8 +16,8 @@ let tracker: { child: ChildProcess; fd: number } | null = null;
 
 function start() {
   const { openSync } = builtin('node:fs'), { join } = builtin('node:path');
-  // One per thread, and not named mpkit_<pid>_..., which the tracker removes by its prefix (and specs count).
-  const list = join('/dev/shm', `mpkit-tracker-${process.pid}-${builtin('node:crypto').randomBytes(4).toString('hex')}`);
+  // One per thread, in the temporary folder: Deno asks --allow-all to write under /dev.
+  const list = join(builtin('node:os').tmpdir(), `mpkit-tracker-${process.pid}-${builtin('node:crypto').randomBytes(4).toString('hex')}`);
   const fd = openSync(list, 'a', 0o600);
   const entry = builtin('node:url').fileURLToPath(ownFile('resource_tracker_main.js'));
   // The creator's pid goes last: the tracker needs it to tell a dead process from a finished thread.

@@ -40,7 +40,8 @@ test('a thread that ends holding a lock does not deadlock the others', async () 
   const lock = new mp.Lock();
   await start(targets.takeAndEnd, [lock], 'thread').join(20);
   assert.ok(lock.locked(), 'the thread ended holding it');
-  assert.ok(lock.acquire({ blocking: false }), 'a non-blocking acquire sees the owner gone and takes the lock');
+  // join() can return a moment before the thread's OS thread is gone (Deno): a waiter sees it go.
+  assert.ok(lock.acquire({ timeout: 10 }), 'taken over once the owner thread is gone');
   assert.ok(lock.ownerDied);
   lock.release();
   assert.ok(lock.acquire({ blocking: false }));
