@@ -33,6 +33,12 @@ class ErrorState {
   readonly state: { name: string; message: string; stack?: string | undefined; cause?: unknown };
   constructor(state: { name: string; message: string; stack?: string | undefined; cause?: unknown }) { this.state = state; }
 }
+/** A reference to the object `up` levels above, which holds it: a cycle, which msgpackr cannot decode through an object. */
+class BackRef {
+  readonly up: number;
+  constructor(up: number) { this.up = up; }
+}
+
 /** A Number, String, Boolean or BigInt object. */
 class Boxed {
   readonly value: unknown;
@@ -77,13 +83,16 @@ export function codec(): Packr {
     return error;
   });
   add(0x53, Boxed, (b: Boxed) => b.value, (value: unknown) => Object(value));
+  add(0x54, BackRef, (r: BackRef) => r.up, (up: number) => new BackRef(up));
   return packr;
 }
 
-// The objects the walk is inside of, outermost first: one met again is a cycle, refused, since
-// msgpackr cannot decode one that runs through an object or an extension. A short array beats a
-// Map here: messages are shallow, and most are walked without meeting an object twice.
+// The objects the walk is inside of, outermost first: one met again is a cycle, which travels as
+// a BackRef (how many levels up), since msgpackr cannot decode one that runs through an object or
+// an extension; restore() puts the reference back. A short array beats a Map here: messages are
+// shallow, and most are walked without meeting an object twice.
 const ancestors: object[] = [];
+let base = 0; // where the walk under way starts in ancestors (a swap may start one of its own)
 
 /**
  * `value` as msgpack can carry it, `swap` applied to each object first; a TypeError that names
@@ -92,7 +101,8 @@ const ancestors: object[] = [];
  */
 export function prepare(value: unknown, swap: Swap, root: string | (() => string), skip = 0): unknown {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;
-  const outer = ancestors.length; // a swap may send a value of its own while this one is walked
+  const outer = ancestors.length, outerBase = base;
+  base = outer;
   try {
     return out(value, swap);
   } catch (e) {
@@ -101,6 +111,7 @@ export function prepare(value: unknown, swap: Swap, root: string | (() => string
     throw new TypeError(`${typeof root === 'string' ? root : root()}${path} is ${e.why}`);
   } finally {
     ancestors.length = outer;
+    base = outerBase;
   }
 }
 
@@ -122,7 +133,8 @@ function at(key: string | number, value: unknown, swap: Swap): unknown {
 function object(value: object, swap: Swap): unknown {
   const swapped = swap(value);
   if (swapped !== value) return swapped;
-  if (ancestors.includes(value)) throw new Refusal('a reference back to a value that holds it: a value that contains itself cannot be sent to another process or thread; send it without the cycle');
+  const at = ancestors.lastIndexOf(value);
+  if (at >= base) return new BackRef(ancestors.length - at);
   ancestors.push(value);
   const result = copy(value, swap);
   ancestors.pop();
@@ -188,24 +200,44 @@ function fields(value: Record<string, unknown>, swap: Swap, instance: boolean): 
   return result ?? value;
 }
 
-/** Applies `swap` to every object in a decoded value, deeply (arrays, plain objects, Maps, Sets), in place. */
+/**
+ * Applies `swap` to every object in a decoded value, deeply (arrays, plain objects, Maps, Sets, an
+ * Error's cause), in place, and puts each cycle's BackRef back as the object it names.
+ */
 export function restore(value: unknown, swap: Swap): unknown {
-  return typeof value === 'object' && value !== null ? visit(value, swap) : value;
+  return typeof value === 'object' && value !== null ? visit(value, swap, []) : value;
 }
 
-// No cycles arrive (prepare refuses them); an object met twice (a shared reference) is visited twice, to no effect.
-function visit(v: object, swap: Swap): unknown {
+/** A child of the object on top of `path`, restored. */
+function child(x: unknown, swap: Swap, path: object[]): unknown {
+  if (typeof x !== 'object' || x === null) return x;
+  return x instanceof BackRef ? path[path.length - x.up] : visit(x, swap, path);
+}
+
+// An object met twice (a shared reference) is visited twice, to no effect.
+function visit(v: object, swap: Swap, path: object[]): unknown {
   const swapped = swap(v);
   if (swapped !== v) return swapped;
+  path.push(v);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) { const x = v[i]; if (typeof x === 'object' && x !== null) v[i] = visit(x, swap); }
+    for (let i = 0; i < v.length; i++) { const x = v[i]; if (typeof x === 'object' && x !== null) v[i] = child(x, swap, path); }
   } else if (v instanceof Map) {
-    for (const [k, x] of v) if (typeof x === 'object' && x !== null) v.set(k, visit(x, swap));
+    let rekeyed: [unknown, unknown][] | null = null;
+    for (const [k, x] of v) {
+      const key = child(k, swap, path), value = child(x, swap, path);
+      if (key !== k) rekeyed ??= [];
+      if (rekeyed) rekeyed.push([key, value]); else if (value !== x) v.set(k, value);
+    }
+    if (rekeyed) { const kept = [...v].slice(0, v.size - rekeyed.length); v.clear(); for (const [k, x] of [...kept, ...rekeyed]) v.set(k, x); }
   } else if (v instanceof Set) {
-    for (const x of [...v]) if (typeof x === 'object' && x !== null) { const y = visit(x, swap); if (y !== x) { v.delete(x); v.add(y); } }
+    const members = [...v];
+    if (members.some((x) => typeof x === 'object' && x !== null)) { v.clear(); for (const x of members) v.add(child(x, swap, path)); }
+  } else if (v instanceof Error) {
+    if ('cause' in v) v.cause = child(v.cause, swap, path);
   } else if (Object.getPrototypeOf(v) === Object.prototype) {
     const record = v as Record<string, unknown>;
-    for (const k in record) { const x = record[k]; if (typeof x === 'object' && x !== null) record[k] = visit(x, swap); }
+    for (const k in record) { const x = record[k]; if (typeof x === 'object' && x !== null) record[k] = child(x, swap, path); }
   }
+  path.pop();
   return v;
 }
