@@ -205,8 +205,13 @@ function fields(value: Record<string, unknown>, swap: Swap, instance: boolean): 
  * Error's cause), in place, and puts each cycle's BackRef back as the object it names.
  */
 export function restore(value: unknown, swap: Swap): unknown {
-  return typeof value === 'object' && value !== null ? visit(value, swap, []) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  const start = restoring.length; // a swap may restore a value of its own meanwhile
+  try { return visit(value, swap, restoring); } finally { restoring.length = start; }
 }
+
+/** The objects restore() is inside of, outermost first: what a BackRef counts up through. */
+const restoring: object[] = [];
 
 /** A child of the object on top of `path`, restored. */
 function child(x: unknown, swap: Swap, path: object[]): unknown {
