@@ -10,6 +10,7 @@ import { Event } from './synchronize.ts';
 import { Value, type SharedValue } from './sharedctypes.ts';
 import { mainModule } from './platform/runtime.ts';
 import { moduleURL } from './spawn.ts';
+import { importingTarget } from './identity.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownTargets } from './platform/files.ts';
 import { Server, type Factory } from './managers/server.ts';
@@ -235,7 +236,7 @@ interface ServeArgs {
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
 export async function serveManager({ address, key, preload, ready, port, parentPid, folder }: ServeArgs) {
-  if (preload) await import(preload);
+  if (preload) await importingTarget(preload, () => import(preload)); // a program without the isMain guard is refused here too
   const server = new Server(registry, BUILT_IN);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;

@@ -33,11 +33,18 @@ class ErrorState {
   readonly state: { name: string; message: string; stack?: string | undefined; cause?: unknown };
   constructor(state: { name: string; message: string; stack?: string | undefined; cause?: unknown }) { this.state = state; }
 }
+// msgpackr's extensions are global to it: where two copies of mpkit share one msgpackr, decoding
+// makes the BackRef of whichever registered last, so one is known by this brand, not by its class.
+const BACK = Symbol.for('mpkit.backref');
+
 /** A reference to the object `up` levels above, which holds it: a cycle, which msgpackr cannot decode through an object. */
 class BackRef {
   readonly up: number;
+  readonly [BACK] = true;
   constructor(up: number) { this.up = up; }
 }
+
+const isBackRef = (x: object): x is BackRef => (x as { [BACK]?: boolean })[BACK] === true;
 
 /** A Number, String, Boolean or BigInt object. */
 class Boxed {
@@ -216,7 +223,7 @@ const restoring: object[] = [];
 /** A child of the object on top of `path`, restored. */
 function child(x: unknown, swap: Swap, path: object[]): unknown {
   if (typeof x !== 'object' || x === null) return x;
-  return x instanceof BackRef ? path[path.length - x.up] : visit(x, swap, path);
+  return isBackRef(x) ? path[path.length - x.up] : visit(x, swap, path);
 }
 
 // An object met twice (a shared reference) is visited twice, to no effect.
