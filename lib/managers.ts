@@ -11,6 +11,7 @@ import { Value, type SharedValue } from './sharedctypes.ts';
 import { mainModule } from './platform/runtime.ts';
 import { moduleURL } from './spawn.ts';
 import { importingTarget } from './identity.ts';
+import { processEnded } from './platform/linux.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownTargets } from './platform/files.ts';
 import { Server, type Factory } from './managers/server.ts';
@@ -236,20 +237,31 @@ interface ServeArgs {
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
 export async function serveManager({ address, key, preload, ready, port, parentPid, folder }: ServeArgs) {
+  // A parent killed outright cannot stop its manager; the manager stops itself, on the kernel's
+  // word (a daemon's SIGTERM, taken from the first moment: it can come while the server starts)
+  // or on seeing the parent gone, and leaves no socket or folder behind.
+  let server: Server | null = null, told = false;
+  const cleanUp = () => {
+    if (typeof address === 'string') builtin('node:fs').rmSync(address, { force: true });
+    if (folder) builtin('node:fs').rmSync(folder, { recursive: true, force: true });
+  };
+  // Every SIGTERM is taken (a daemon may get more than one as its parent goes), and a shutdown that
+  // does not end in 5 s ends anyway, clean.
+  process.on('SIGTERM', () => {
+    if (told) return;
+    told = true;
+    server?.shutdown();
+    setTimeout(() => { cleanUp(); process.exit(0); }, 5000).unref?.();
+  });
   if (preload) await importingTarget(preload, () => import(preload)); // a program without the isMain guard is refused here too
-  const server = new Server(registry, BUILT_IN);
+  server = new Server(registry, BUILT_IN);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;
   ready.set();
-  // A parent killed outright cannot stop its manager; the manager notices and stops itself. The
-  // kernel's word of it (a daemon's SIGTERM) or the parent's exit stop it the same way, leaving no socket.
-  process.once('SIGTERM', () => server.shutdown());
-  const watch = setInterval(() => {
-    try { process.kill(parentPid, 0); } catch { server.shutdown(); }
-  }, 500);
+  if (told) server.shutdown();
+  const watch = setInterval(() => { if (processEnded(parentPid)) server.shutdown(); }, 500);
   await server.stopped;
   clearInterval(watch);
-  if (typeof address === 'string') builtin('node:fs').rmSync(address, { force: true });
-  if (folder) builtin('node:fs').rmSync(folder, { recursive: true, force: true });
+  cleanUp();
   process.exit(0);
 }
