@@ -16,7 +16,7 @@ function run(name: string, ...args: string[]) {
 }
 
 const gone = async (check: () => boolean) => {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 50)); // 20 s: only a hang reaches it
   return check();
 };
 
