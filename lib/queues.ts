@@ -365,9 +365,9 @@ export class Queue<T = unknown> {
     let free = -1;
     for (let k = TAKERS; k < WORDS; k += 2) {
       if (w[k] === pid) { if (w[k + 1] + n < 0) return false; w[k + 1] += n; return true; }
-      if (free < 0 && (w[k] === 0 || (w[k + 1] === 0 && w[k] !== pid))) free = k;
+      if (free < 0 && (w[k] === 0 || w[k + 1] === 0)) free = k; // unused, or a taker with nothing held
     }
-    if (n < 0 || free < 0) return false; // a full table loses track, as CPython never had it
+    if (n < 0 || free < 0) return false; // a full table loses track of this taker (CPython tracks none)
     w[free] = pid;
     w[free + 1] = n;
     return true;
