@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -155,6 +156,25 @@ test('--version, progress a line per doc off a terminal, and colour by NO_COLOR 
   assert.not.match(plain.stdout, /\x1b\[/);
   const forced = await mdspec(args, { FORCE_COLOR: '1', NO_COLOR: '1' });
   assert.match(forced.stdout, /\x1b\[32mpass/);
+});
+
+test('in a project without tsx, a Node that cannot strip types runs js blocks and skips ts ones, saying why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mdspec-no-tsx-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), '{ "name": "plain", "type": "module" }');
+    writeFileSync(join(dir, 'doc.md'), '# Doc\n\n```ts\nconsole.log(1 as number);\n```\n\n```js\nconsole.log(2);\n```\n\n```output\n2\n```\n');
+    const r = await new Promise<{ stdout: string }>((resolve) => {
+      execFile(process.execPath, [join(root, 'dist', 'mdspec.js'), '--runtime', 'node', '--no-typecheck', 'doc.md'], { cwd: dir, env: { ...process.env, NO_COLOR: '1', MDSPEC_NODE: process.execPath } }, (_e, stdout) => resolve({ stdout }));
+    });
+    const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+    if (strips) assert.is(lastLine(r.stdout), '2 passed, 0 failed', r.stdout);
+    else {
+      assert.match(r.stdout, new RegExp(`skipped, Node ${process.versions.node} reads TypeScript only through tsx: npm install -D tsx: doc\\.md:4 \\(node\\)`));
+      assert.is(lastLine(r.stdout), '1 passed, 0 failed, 1 skipped');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
