@@ -1,8 +1,8 @@
 // The shared arena that Value, Array and the locks live in: segments of POSIX shared memory,
 // handed out in aligned pieces. A piece is named by (segment, offset), which is all another
 // process needs to map the same memory. Segments are registered with the resource tracker.
-import { mapSegment, type Mapping } from './platform/linux.ts';
-import { register } from './resource_tracker.ts';
+import { mapSegment, unlinkSegment, type Mapping } from './platform/linux.ts';
+import { register, unregister } from './resource_tracker.ts';
 
 export interface Piece {
   segment: string; // the name without its leading slash, as Python shows it
@@ -55,4 +55,29 @@ export function view(piece: Piece): { buffer: ArrayBuffer; byteOffset: number; a
   const m = segment(piece.segment);
   if (piece.offset + piece.size > m.size) throw new RangeError(`Piece ${piece.segment}+${piece.offset} lies outside its segment`);
   return { buffer: m.buffer, byteOffset: piece.offset, address: m.address + BigInt(piece.offset) };
+}
+
+/**
+ * Fresh pieces of the given sizes, all in one segment of their own, which freeSegment() can then
+ * remove whole: for what one party makes and ends on its own (a manager client's reply queue).
+ */
+export function allocateAlone(sizes: number[]): Piece[] {
+  const name = newSegmentName();
+  const offsets: number[] = [];
+  let end = 0;
+  for (const size of sizes) { offsets.push(end); end += Math.ceil(Math.max(size, 1) / ALIGN) * ALIGN; }
+  segment(name, true, end);
+  register(name);
+  return sizes.map((size, i) => ({ segment: name, offset: offsets[i], size }));
+}
+
+/** Unmaps a segment here, or removes its name (for one this process made), or both. */
+export function freeSegment(name: string, how: 'unmap' | 'unlink' | 'unmap and unlink') {
+  if (how !== 'unlink') {
+    mapped.get(name)?.unmap();
+    mapped.delete(name);
+  }
+  if (how === 'unmap') return;
+  try { unlinkSegment(`/${name}`); } catch { /* gone already */ }
+  unregister(name);
 }

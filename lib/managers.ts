@@ -14,7 +14,8 @@ import { importingTarget } from './identity.ts';
 import { processEnded } from './platform/linux.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownTargets } from './platform/files.ts';
-import { Server, type Factory } from './managers/server.ts';
+import { DEFAULT_LIMITS, Server, type Factory } from './managers/server.ts';
+import type { Limits } from './managers/caller.ts';
 import {
   ArrayImpl, BarrierImpl, ConditionImpl, DictImpl, EventImpl, ListImpl, LockImpl, NamespaceImpl, QueueImpl, SemaphoreImpl,
   SetImpl, ValueImpl,
@@ -61,6 +62,31 @@ export interface ManagerOptions {
    * by default the program's main module (keep its own work behind mp.isMain); null for none.
    */
   module?: string | URL | null;
+  /**
+   * The largest request or reply, in bytes (default 64 MiB). A bigger one is refused with a
+   * RangeError before it is sent; a peer that sends one anyway is cut off.
+   */
+  maxFrameBytes?: number;
+  /** The most items one list, Array or queue on the server may hold (default 10,000,000). */
+  maxItems?: number;
+  /**
+   * Seconds a call waits for its reply before it fails with TimeoutError (default null: forever,
+   * as in Python). Per proxy: `proxy.timeout`. Calls that wait by design add their own timeout.
+   */
+  timeout?: number | null;
+}
+
+function limitsOf({ maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes, maxItems = DEFAULT_LIMITS.maxItems }: ManagerOptions): Limits {
+  for (const [name, v] of [['maxFrameBytes', maxFrameBytes], ['maxItems', maxItems]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} is a whole number, at least 1, not ${v}`);
+  }
+  if (maxFrameBytes > 2 ** 32 - 1) throw new RangeError(`maxFrameBytes is at most ${2 ** 32 - 1} (a frame's length is 4 bytes), not ${maxFrameBytes}`);
+  return { maxFrameBytes, maxItems };
+}
+
+function timeoutOf(timeout: number | null | undefined): number | null | undefined {
+  if (timeout === undefined || timeout === null || (typeof timeout === 'number' && timeout >= 0 && Number.isFinite(timeout))) return timeout;
+  throw new RangeError(`timeout is a number of seconds, at least 0, or null for none, not ${String(timeout)}`);
 }
 
 function keyOf(authkey: string | Uint8Array | undefined): Uint8Array {
@@ -85,6 +111,8 @@ export class BaseManager implements AsyncDisposable {
   #folder: string | null = null;
   #server: Process | null = null;
   #module: string | null;
+  readonly #limits: Limits;
+  readonly #timeout: number | null | undefined;
 
   /** Makes `typeid` a type the manager serves: the factory (a class or function) runs in the server. */
   static register(typeid: string, factory: Factory): void {
@@ -93,7 +121,11 @@ export class BaseManager implements AsyncDisposable {
     registry.set(typeid, factory);
   }
 
-  constructor({ address, authkey, module }: ManagerOptions = {}) {
+  constructor(options: ManagerOptions = {}) {
+    const { authkey, module } = options;
+    let { address } = options;
+    this.#limits = limitsOf(options);
+    this.#timeout = timeoutOf(options.timeout);
     this.#module = module === undefined ? mainModule() || null : module === null ? null : moduleURL(module);
     if (address === undefined) {
       const { mkdtempSync } = builtin('node:fs'), { join } = builtin('node:path');
@@ -119,7 +151,7 @@ export class BaseManager implements AsyncDisposable {
     if (this.#server) throw new Error('Cannot start a manager twice');
     const ready = new Event();
     const port = Value('i', 0);
-    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder };
+    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder, limits: this.#limits };
     const server = new Process({ target: serveManager, args: [args], module: ownTargets(import.meta.url), daemon: true, name: 'SyncManager' });
     this.#server = server;
     server.start();
@@ -134,13 +166,23 @@ export class BaseManager implements AsyncDisposable {
 
   /** Connects to a server that is already running at this manager's address. */
   async connect(): Promise<this> {
-    await clientFor(this.#address, this.#key).request('ping');
+    const client = clientFor(this.#address, this.#key);
+    if (this.#timeout !== undefined) client.timeout = this.#timeout;
+    await client.request('ping');
     return this;
+  }
+
+  /**
+   * Closes this thread's connection to the server, which then gives back every reference it held
+   * (objects no one else names are freed). Its proxies stop working; the server keeps running.
+   */
+  disconnect(): void {
+    forgetClient(this.#address, this.#key);
   }
 
   /** Serves in this process until a client calls shutdown(): for a program that is the server. */
   async serve(onListening?: (address: Address) => void): Promise<void> {
-    const server = new Server(registry, BUILT_IN);
+    const server = new Server(registry, BUILT_IN, this.#limits);
     this.#address = await server.listen(this.#address, this.#key);
     onListening?.(this.#address);
     await server.stopped;
@@ -233,10 +275,11 @@ interface ServeArgs {
   port: SharedValue<'i'>;
   parentPid: number;
   folder: string | null;
+  limits: Limits;
 }
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
-export async function serveManager({ address, key, preload, ready, port, parentPid, folder }: ServeArgs) {
+export async function serveManager({ address, key, preload, ready, port, parentPid, folder, limits }: ServeArgs) {
   // A parent killed outright cannot stop its manager; the manager stops itself, on the kernel's
   // word (a daemon's SIGTERM, taken from the first moment: it can come while the server starts)
   // or on seeing the parent gone, and leaves no socket or folder behind.
@@ -254,7 +297,7 @@ export async function serveManager({ address, key, preload, ready, port, parentP
     setTimeout(() => { cleanUp(); process.exit(0); }, 5000).unref?.();
   });
   if (preload) await importingTarget(preload, () => import(preload)); // a program without the isMain guard is refused here too
-  server = new Server(registry, BUILT_IN);
+  server = new Server(registry, BUILT_IN, limits);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;
   ready.set();

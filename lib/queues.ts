@@ -2,10 +2,11 @@
 // two futex words that count puts and gets, so a getter sleeps in the kernel until a put and a
 // putter until a get. Items are msgpack (reduction.ts: dumps/loads), so mpkit objects inside them
 // arrive as the same shared objects. An item too big for the ring travels in a segment of its own.
-import { allocate, view, type Piece } from './heap.ts';
+import { allocate, allocateAlone, view, type Piece } from './heap.ts';
 import { futexWake, processEnded } from './platform/linux.ts';
 import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
 import { Lock } from './synchronize.ts';
+import { LOCK_BYTES } from './synchronize/lock.ts';
 import { SharedMemory } from './shared_memory.ts';
 import { checkTimeout, deadline, runAsync, runBlocking, slice, spin, type Waiting } from './waiting.ts';
 
@@ -50,9 +51,13 @@ const JOINED = Symbol('joined');
 /** Puts items in order while they fit, never waiting; returns how many went in. For a feeder that keeps the rest (pool). */
 export const PUT_SOME = Symbol('putSome');
 
+/** A QueueOptions key: the queue's header, lock and ring in one segment of their own (heap.ts: freeSegment ends it). */
+export const ALONE = Symbol('alone');
+
 export interface QueueOptions {
   /** Bytes of the shared ring (default 256 KiB); bigger items go through a segment of their own. */
   capacity?: number;
+  [ALONE]?: boolean;
 }
 
 export interface PutOptions {
@@ -78,13 +83,18 @@ export class Queue<T = unknown> {
   readonly #lengthBytes = new Uint8Array(4); // an item's length word on its way in or out of the ring
   readonly #lengthWord = new DataView(this.#lengthBytes.buffer);
 
-  constructor(maxsize: number | State = 0, { capacity = DEFAULT_CAPACITY }: QueueOptions = {}) {
+  constructor(maxsize: number | State = 0, { capacity = DEFAULT_CAPACITY, [ALONE]: alone = false }: QueueOptions = {}) {
     if (typeof maxsize === 'object') {
       this.#state = maxsize;
     } else {
       if (!Number.isInteger(maxsize) || maxsize < 0) throw new RangeError(`maxsize is a whole number (0 for no limit), not ${maxsize}`);
       if (!Number.isInteger(capacity) || capacity < 64) throw new RangeError(`capacity is a whole number of bytes, at least 64, not ${capacity}`);
-      this.#state = { header: allocate(WORDS * 4), ring: allocate(capacity), lock: new Lock()[REDUCE]() };
+      if (alone) {
+        const [header, lock, ring] = allocateAlone([WORDS * 4, LOCK_BYTES, capacity]);
+        this.#state = { header, ring, lock: new Lock(lock)[REDUCE]() };
+      } else {
+        this.#state = { header: allocate(WORDS * 4), ring: allocate(capacity), lock: new Lock()[REDUCE]() };
+      }
     }
     const h = view(this.#state.header), r = view(this.#state.ring);
     this.#w = new Int32Array(h.buffer, h.byteOffset, WORDS);

@@ -1,9 +1,20 @@
 // Who is calling, on the server: each client connection is a Caller. A method reads the caller
 // synchronously when it starts (the dispatcher sets it around the call), so locks know their owner
 // and can be released when that client goes away, which CPython does not do (gh-88304).
+/** What one request may ask of a server; options of the manager (ManagerOptions). */
+export interface Limits {
+  /** The largest request or reply, in bytes. */
+  maxFrameBytes: number;
+  /** The most items one list, Array or queue may hold. */
+  maxItems: number;
+}
+
 export class Caller {
   #cleanups = new Set<() => void>();
   closed = false;
+  readonly limits: Limits;
+
+  constructor(limits: Limits) { this.limits = limits; }
 
   /** Runs `fn` when this client disconnects, unless the returned function is called first. */
   onClose(fn: () => void): () => void {

@@ -6,6 +6,19 @@ import { rethrown, type RemoteErrorData } from '../remote.ts';
 import { decode, encode, type Op, type RefHandlers } from './wire.ts';
 import { Lane, type LaneOffer } from './lanes.ts';
 import { finishBeforeExit } from '../identity.ts';
+import { TimeoutError } from '../waiting.ts';
+import { processEnded, processStopped } from '../platform/linux.ts';
+import type { Limits } from './caller.ts';
+
+/** What the server tells a client that connects (the 'hello' request). */
+interface Hello { pid: number; limits: Limits; lane: LaneOffer | null }
+
+/** How a call may be made: a name for errors, and how long to wait for its reply (seconds; null: forever). */
+export interface CallOptions { what?: string; timeout?: number | null }
+
+interface Waiter { resolve(v: unknown): void; reject(e: Error): void; timer?: ReturnType<typeof setTimeout> }
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
@@ -18,12 +31,15 @@ export class Client {
   #conn: SocketConnection | null = null;
   #lane: Lane | null = null;
   #connecting: Promise<SocketConnection> | null = null;
-  #queued: Uint8Array[] = [];
+  #queued: { seq: number; frame: Uint8Array; what: string }[] = [];
   #seq = 0;
-  #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #waiting = new Map<number, Waiter>();
   #idle: (() => void)[] = [];
   #gone: Error | null = null;
+  #hello: Hello | null = null;
   refs: RefHandlers;
+  /** Seconds a call waits for its reply before it fails with TimeoutError; null: forever, as in Python. */
+  timeout: number | null = null;
 
   constructor(address: Address, key: Uint8Array, refs: RefHandlers) {
     this.address = address;
@@ -41,13 +57,14 @@ export class Client {
     this.#connecting ??= connect(this.address, this.key).then(async (conn) => {
       this.#read(conn);
       // On this machine (a Unix socket), requests and replies then go through shared memory.
-      if (typeof this.address === 'string') {
-        const offer = await this.#ask(conn, 'lanes') as LaneOffer;
-        this.#lane = new Lane(offer, (bytes, start, end) => this.#deliver(bytes, start, end), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
+      const hello = this.#hello = await this.#ask(conn, 'hello', typeof this.address === 'string', process.pid) as Hello;
+      conn.limit(hello.limits.maxFrameBytes); // replies may be as big as the server allows
+      if (hello.lane) {
+        this.#lane = new Lane(hello.lane, hello.pid, (bytes, start, end) => this.#deliver(bytes, start, end), () => this.#waiting.size > 0, (e) => this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} takes no more requests (it is shutting down): start it again to go on`, { cause: e })));
       }
       this.#conn = conn;
       this.#keepAlive();
-      for (const frame of this.#queued.splice(0)) this.#send(frame);
+      for (const { seq, frame, what } of this.#queued.splice(0)) if (this.#fits(seq, frame, what)) this.#send(frame);
       return conn;
     }).catch((e) => {
       this.#fail(e);
@@ -56,11 +73,24 @@ export class Client {
     return this.#connecting;
   }
 
-  #ask(conn: SocketConnection, op: Op): Promise<unknown> {
+  #ask(conn: SocketConnection, op: Op, ...operands: unknown[]): Promise<unknown> {
     const seq = ++this.#seq;
     const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }));
-    conn.sendBytes(encode([seq, op], this.refs));
+    conn.sendBytes(encode([seq, op, ...operands], this.refs));
     return reply;
+  }
+
+  /** The server's pid and limits, once connected. */
+  get server(): { pid: number; limits: Limits } | null {
+    return this.#hello;
+  }
+
+  /** Whether the request fits the server's frame limit; if not, its call fails saying so. */
+  #fits(seq: number, frame: Uint8Array, what: string): boolean {
+    const max = this.#hello?.limits.maxFrameBytes;
+    if (max === undefined || frame.length <= max) return true;
+    this.#settle(seq)?.reject(new RangeError(`The request ${what} is ${frame.length} bytes, over the manager's limit of ${max} (maxFrameBytes): send less at once, or start the manager with a larger maxFrameBytes`));
+    return false;
   }
 
   #send(frame: Uint8Array) {
@@ -89,22 +119,44 @@ export class Client {
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} sent a reply that cannot be read`, { cause: e }));
       return;
     }
-    const waiter = this.#waiting.get(seq);
-    if (this.#waiting.delete(seq) && this.#waiting.size === 0) this.#keepAlive();
+    const waiter = this.#settle(seq); // none: the call timed out, and its late reply is dropped
     if (tag === '#RETURN') waiter?.resolve(value);
     else waiter?.reject(rethrown(value as RemoteErrorData, 'the manager server'));
   }
 
+  /** The waiter of call `seq`, no longer waiting. */
+  #settle(seq: number): Waiter | undefined {
+    const waiter = this.#waiting.get(seq);
+    if (!waiter) return undefined;
+    clearTimeout(waiter.timer);
+    this.#waiting.delete(seq);
+    if (this.#waiting.size === 0) this.#keepAlive();
+    return waiter;
+  }
+
   #fail(e: Error) {
     this.#gone ??= e;
-    for (const w of this.#waiting.values()) w.reject(this.#gone);
+    for (const w of this.#waiting.values()) { clearTimeout(w.timer); w.reject(this.#gone); }
     this.#waiting.clear();
     this.#keepAlive();
   }
 
-  #wait(seq: number, waiter: { resolve(v: unknown): void; reject(e: Error): void }) {
+  #wait(seq: number, waiter: Waiter, what = '', timeout: number | null = null) {
     this.#waiting.set(seq, waiter);
+    if (timeout !== null) waiter.timer = setTimeout(() => this.#settle(seq)?.reject(this.#timedOut(what, timeout)), timeout * 1000);
     if (this.#waiting.size === 1) this.#keepAlive();
+  }
+
+  // A dead server closes the socket, and every call fails at once (ManagerGoneError). A server
+  // that is alive but silent only shows as time passing: say which it is, where this machine can tell.
+  #timedOut(what: string, timeout: number): TimeoutError {
+    const pid = this.#hello?.pid;
+    const local = typeof this.address === 'string' || LOOPBACK.has(this.address.host);
+    const state = pid === undefined || !local ? `the server at ${describe(this.address)} keeps the connection open but does not answer: it is busy, stopped, or its machine cannot be reached`
+      : processEnded(pid) ? `its server (pid ${pid}) has ended`
+      : processStopped(pid) ? `its server (pid ${pid}) is stopped (SIGSTOP, or a debugger) and answers once resumed (SIGCONT)`
+      : `its server (pid ${pid}) is running but busy with other requests, or stuck`;
+    return new TimeoutError(`The manager call ${what} got no reply within ${timeout} s: ${state}`);
   }
 
   // The connection keeps the program alive only while a call waits on it: an idle manager does not,
@@ -118,15 +170,21 @@ export class Client {
 
   /** Sends a request now (or as soon as connected, in order) and resolves with its reply. */
   request(op: Op, ...operands: unknown[]): Promise<unknown> {
+    return this.requestWith({}, op, ...operands);
+  }
+
+  /** request(), with a name for its errors and a timeout (by default, this client's). */
+  requestWith({ what, timeout = this.timeout }: CallOptions, op: Op, ...operands: unknown[]): Promise<unknown> {
+    what ??= op;
     if (this.#gone) return Promise.reject(this.#gone);
     const seq = ++this.#seq;
     let frame: Uint8Array;
     try { frame = encode([seq, op, ...operands], this.refs); } catch (e) { return Promise.reject(e); } // a value that cannot be sent
-    const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }));
+    const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }, what, timeout));
     if (this.#conn) {
-      this.#send(frame);
+      if (this.#fits(seq, frame, what)) this.#send(frame);
     } else {
-      this.#queued.push(frame);
+      this.#queued.push({ seq, frame, what });
       this.#open().catch(() => { /* reported through the waiting calls */ });
     }
     return reply;

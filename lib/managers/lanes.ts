@@ -9,7 +9,8 @@
 // one side wrote in one turn of its event loop (a client's pipelined requests, the replies to
 // them), so a thousand calls in flight cost a few queue operations, not two thousand. An inbox
 // item starts with its lane's number. Frames are already msgpack, so they travel as bytes.
-import { Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH } from '../queues.ts';
+import { ALONE, Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH } from '../queues.ts';
+import { freeSegment } from '../heap.ts';
 import { REDUCE, revive, type Reduced } from '../reduction.ts';
 import { Watch } from '../waiting.ts';
 
@@ -100,12 +101,15 @@ export class LaneHub {
    * A new lane whose frames go to `onFrame`; `reply` sends on it, and a reply that finds the
    * client's queue full goes to `overflow`; `close` when its socket closes.
    */
-  open(onFrame: OnFrame, overflow: (frame: Uint8Array) => void): { offer: LaneOffer; reply(frame: Uint8Array): void; close(): void } {
+  open(onFrame: OnFrame, overflow: (frame: Uint8Array) => void, clientPid: number): { offer: LaneOffer; reply(frame: Uint8Array): void; close(): void } {
     if (!this.#inbox) {
       this.#inbox = new Queue<Uint8Array>(0, { capacity: 1024 * 1024 });
       void this.#pump(this.#inbox);
     }
-    const lane = this.#next++, replies = new Queue<Uint8Array>(0, { capacity: REPLIES_BYTES });
+    // Each reply queue has a segment of its own, removed when its client goes: a server that outlives
+    // thousands of clients keeps only the segments of those still connected.
+    const lane = this.#next++, replies = new Queue<Uint8Array>(0, { capacity: REPLIES_BYTES, [ALONE]: true });
+    const offer: LaneOffer = { lane, inbox: this.#inbox[REDUCE](), replies: replies[REDUCE]() };
     const batch = new Batch();
     let closed = false;
     const flush = () => {
@@ -115,10 +119,17 @@ export class LaneHub {
       // go over the socket instead (replies name their request, so order is free).
       try { replies[PUT_BYTES](item); } catch { unbatch(item, 0, (bytes, start, end) => overflow(bytes.subarray(start, end))); }
     };
-    const close = () => { closed = true; this.#lanes.delete(lane); replies.close(); };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.#lanes.delete(lane);
+      replies.close();
+      // A client in this very process (a program that serves and calls) shares this mapping: only the name goes.
+      freeSegment(segmentOf(offer.replies), clientPid !== process.pid ? 'unmap and unlink' : 'unlink');
+    };
     this.#lanes.set(lane, { onFrame, flush, close });
     return {
-      offer: { lane, inbox: this.#inbox[REDUCE](), replies: replies[REDUCE]() },
+      offer,
       // Replies made while the pump reads a batch leave when it is read; later ones (a lock that
       // was waited for) at the end of the turn that made them.
       reply: (frame) => { if (batch.add(frame) && !this.#pumping) queueMicrotask(flush); },
@@ -157,6 +168,9 @@ export class LaneHub {
   }
 }
 
+/** The segment a reduced queue's ring lies in. */
+const segmentOf = (queue: Reduced) => (queue.state as { ring: { segment: string } }).ring.segment;
+
 /** The client's side: requests into the server's inbox, replies from its own queue. */
 export class Lane {
   readonly #lane: number;
@@ -168,6 +182,8 @@ export class Lane {
   readonly #batch = new Batch();
   readonly #watch = new Watch(WATCH_MS);
   readonly #backlog: Uint8Array[] = []; // batches the inbox had no room for yet, in order
+  readonly #offer: LaneOffer;
+  readonly #serverPid: number;
   #listening = false;
   #unanswered = false; // the last drain left replies still awaited: the listener is needed
   #closed = false;
@@ -177,8 +193,10 @@ export class Lane {
    * `pending` says whether any reply is still awaited: the lane reads only while one is. `failed`
    * hears of requests that could not be sent (the server closed its inbox).
    */
-  constructor(offer: LaneOffer, onFrame: OnFrame, pending: () => boolean, failed: (e: Error) => void) {
+  constructor(offer: LaneOffer, serverPid: number, onFrame: OnFrame, pending: () => boolean, failed: (e: Error) => void) {
     this.#lane = offer.lane;
+    this.#serverPid = serverPid;
+    this.#offer = offer;
     this.#inbox = revive(offer.inbox) as Queue<Uint8Array>;
     this.#replies = revive(offer.replies) as Queue<Uint8Array>;
     this.#onFrame = onFrame;
@@ -242,6 +260,7 @@ export class Lane {
   }
 
   #drain(watch: boolean) {
+    if (this.#closed) return;
     while (this.#pending()) {
       if (this.#replies.qsize() > 0) unbatch(this.#replies[GET_BYTES](), 0, this.#onFrame);
       else if (!watch || !this.#watch.saw(this.#replies[WATCH](this.#watch.ms))) break;
@@ -257,17 +276,25 @@ export class Lane {
     if (this.#listening) return;
     this.#listening = true;
     try {
-      while (this.#unanswered && !this.#replies.closed) {
+      while (this.#unanswered && !this.#closed && !this.#replies.closed) {
         if (await this.#replies.pollAsync(0.05)) this.#drain(false);
       }
     } finally {
       this.#listening = false;
+      if (this.#closed) this.#unmap();
     }
   }
 
   close() {
+    if (this.#closed) return;
     this.#closed = true; // the client fails whatever was still waiting
     this.#backlog.length = 0;
     this.#replies.close();
+    if (!this.#listening) this.#unmap(); // else once the listener has seen the close
+  }
+
+  // This process's view of the reply segment goes with the lane (the server removes the segment).
+  #unmap() {
+    if (this.#serverPid !== process.pid) freeSegment(segmentOf(this.#offer.replies), 'unmap');
   }
 }

@@ -39,6 +39,12 @@ export class BaseProxy {
   readonly ref: Ref;
   readonly #client: Client;
   #released = false;
+  /**
+   * Seconds this proxy's calls wait for a reply before they fail with TimeoutError; undefined: the
+   * manager's `timeout` option; null: forever. A call that waits by design (acquire, get, wait) adds
+   * its own timeout to this, and one that waits forever is never cut short.
+   */
+  timeout: number | null | undefined = undefined;
 
   constructor(client: Client, ref: Ref) {
     this.#client = client;
@@ -47,7 +53,15 @@ export class BaseProxy {
   }
 
   protected call<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
-    return this.#client.request('call', this.ref.id, method, args) as Promise<R>;
+    const options = { what: `${this.ref.typeid}.${method}()`, timeout: this.timeout === undefined ? this.#client.timeout : this.timeout };
+    return this.#client.requestWith(options, 'call', this.ref.id, method, args) as Promise<R>;
+  }
+
+  /** A call that may wait on the server for `wait` seconds (null: until it is woken) before replying. */
+  protected waiting<R = unknown>(wait: number | null, method: string, ...args: unknown[]): Promise<R> {
+    const limit = this.timeout === undefined ? this.#client.timeout : this.timeout;
+    const options = { what: `${this.ref.typeid}.${method}()`, timeout: limit === null || wait === null ? null : limit + Math.max(0, wait) };
+    return this.#client.requestWith(options, 'call', this.ref.id, method, args) as Promise<R>;
   }
 
   /** Gives this proxy's reference back now, rather than when it is collected. */
@@ -63,10 +77,12 @@ export class BaseProxy {
   }
 
   [REDUCE](): Reduced {
-    // The receiver's proxy needs a reference of its own, counted now, before this one can go away.
-    this.#client.tell('incref', this.ref.id);
+    // The receiver's proxy needs a reference of its own, counted now, before this one can go away;
+    // it stays the server's until the receiver claims it, so the sender may exit at once.
+    this.#client.tell('lend', this.ref.id);
     const key = Buffer.from(this.#client.key).toString('base64');
-    return { $mpkit: 'Proxy', state: { address: this.#client.address, key, id: this.ref.id, typeid: this.ref.typeid } };
+    const state: ProxyState = { address: this.#client.address, key, id: this.ref.id, typeid: this.ref.typeid, timeout: this.#client.timeout };
+    return { $mpkit: 'Proxy', state };
   }
 
   toString() {
@@ -148,7 +164,7 @@ export class SetProxy<T = unknown> extends BaseProxy {
 export interface RemoteAcquire { blocking?: boolean; timeout?: number | null }
 
 export class LockProxy extends BaseProxy {
-  acquire({ blocking = true, timeout = null }: RemoteAcquire = {}) { return this.call<boolean>('acquire', blocking, timeout); }
+  acquire({ blocking = true, timeout = null }: RemoteAcquire = {}) { return this.waiting<boolean>(blocking ? timeout : 0, 'acquire', blocking, timeout); }
   override release() { return this.call<void>('release'); }
   locked() { return this.call<boolean>('locked'); }
   /** `await using _ = await lock.hold()` is Python's `with lock:`. */
@@ -164,7 +180,7 @@ export class SemaphoreProxy extends LockProxy {
 }
 
 export class ConditionProxy extends LockProxy {
-  wait(timeout: number | null = null) { return this.call<boolean>('wait', timeout); }
+  wait(timeout: number | null = null) { return this.waiting<boolean>(timeout, 'wait', timeout); }
   /** Waits until `predicate()` (checked here, with the lock held) is truthy; resolves with its value. */
   async waitFor<R>(predicate: () => R | Promise<R>, timeout: number | null = null): Promise<R> {
     const end = timeout == null ? Infinity : Date.now() + timeout * 1000;
@@ -185,11 +201,11 @@ export class EventProxy extends BaseProxy {
   isSet() { return this.call<boolean>('isSet'); }
   set() { return this.call<void>('set'); }
   clear() { return this.call<void>('clear'); }
-  wait(timeout: number | null = null) { return this.call<boolean>('wait', timeout); }
+  wait(timeout: number | null = null) { return this.waiting<boolean>(timeout, 'wait', timeout); }
 }
 
 export class BarrierProxy extends BaseProxy {
-  wait(timeout: number | null = null) { return this.call<number>('wait', timeout); }
+  wait(timeout: number | null = null) { return this.waiting<number>(timeout, 'wait', timeout); }
   abort() { return this.call<void>('abort'); }
   reset() { return this.call<void>('reset'); }
   get parties(): Promise<number> { return this.call<number>('getParties'); }
@@ -200,15 +216,15 @@ export class BarrierProxy extends BaseProxy {
 export interface RemotePut { block?: boolean; timeout?: number | null }
 
 export class QueueProxy<T = unknown> extends BaseProxy {
-  put(item: T, { block = true, timeout = null }: RemotePut = {}) { return this.call<void>('put', item, block, timeout); }
-  get({ block = true, timeout = null }: RemotePut = {}) { return this.call<T>('get', block, timeout); }
+  put(item: T, { block = true, timeout = null }: RemotePut = {}) { return this.waiting<void>(block ? timeout : 0, 'put', item, block, timeout); }
+  get({ block = true, timeout = null }: RemotePut = {}) { return this.waiting<T>(block ? timeout : 0, 'get', block, timeout); }
   putNowait(item: T) { return this.call<void>('putNowait', item); }
   getNowait() { return this.call<T>('getNowait'); }
   qsize() { return this.call<number>('qsize'); }
   empty() { return this.call<boolean>('empty'); }
   full() { return this.call<boolean>('full'); }
   taskDone() { return this.call<void>('taskDone'); }
-  join() { return this.call<void>('join'); }
+  join() { return this.waiting<void>(null, 'join'); }
 }
 
 /** Every method of a registered type `T`, as an awaitable call. */
@@ -236,5 +252,10 @@ export function makeProxy(client: Client, ref: Ref): BaseProxy {
   return Kind ? new Kind(client, ref) : autoProxy(client, ref);
 }
 
-interface ProxyState { address: Address; key: string; id: number; typeid: string }
-registerType('Proxy', (s: ProxyState) => makeProxy(clientFor(s.address, Buffer.from(s.key, 'base64')), new Ref(s.id, s.typeid)));
+interface ProxyState { address: Address; key: string; id: number; typeid: string; timeout: number | null }
+registerType('Proxy', (s: ProxyState) => {
+  const client = clientFor(s.address, Buffer.from(s.key, 'base64'));
+  client.timeout ??= s.timeout; // the manager's option reaches the processes its proxies go to
+  client.tell('claim', s.id);
+  return makeProxy(client, new Ref(s.id, s.typeid));
+});

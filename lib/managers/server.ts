@@ -2,9 +2,15 @@
 // they arrive, and counts references so an object is freed when its last proxy is gone (or, if it
 // was ever stored inside another, when no object a proxy names can reach it: reachable.ts). A
 // request that cannot be decoded closes that client's connection and nobody else's.
+//
+// References are counted per connection, so a client that goes away (killed, or its program ended
+// without releasing its proxies) gives back what it held, which CPython's server never does: a
+// server meant to run for weeks would otherwise keep every dead client's objects. A proxy on its
+// way to another process is lent: counted on no connection until the receiver claims it, so its
+// object outlives a sender that exits at once (a child returning a list it made).
 import type { Server as NetServer } from 'node:net';
 import { listen, type Address, type SocketConnection } from '../connection.ts';
-import { Caller, withCaller } from './caller.ts';
+import { Caller, withCaller, type Limits } from './caller.ts';
 import { Ref, decode, encode, type RefHandlers, type Reply } from './wire.ts';
 import { errorData } from '../remote.ts';
 import { LaneHub } from './lanes.ts';
@@ -13,8 +19,16 @@ import { unreachable } from './reachable.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- factories take whatever the proxy's create passes
 export type Factory = ((...args: any[]) => object) | (new (...args: any[]) => object);
 
-// refs: the proxies that name it. stored: it came in inside a request, so some object may hold it.
-interface Held { obj: object; typeid: string; refs: number; stored: boolean }
+// refs: the proxies that name it (those of connections, and those lent and not yet claimed).
+// stored: it came in inside a request, so some object may hold it. lent: proxies on their way to
+// another process. early: claims that came before their loan (the two travel on different
+// connections), each waiting to absorb the loan when it comes.
+interface Held { obj: object; typeid: string; refs: number; stored: boolean; lent: number; early: number }
+
+/** The references one connection holds: object id -> count. */
+type Owned = Map<number, number>;
+
+export const DEFAULT_LIMITS: Limits = { maxFrameBytes: 64 * 1024 * 1024, maxItems: 10_000_000 };
 
 // A walk for unreachable objects costs a pass over everything held; after one that took t ms the
 // next waits at least 10 t (and SWEEP_MIN_MS), so walks never take more than a tenth of the server.
@@ -47,6 +61,9 @@ export class Server {
   #pending = new Set<unknown[]>(); // the operands of calls still running, which hold what they were given
   #sweep: ReturnType<typeof setTimeout> | null = null;
   #nextSweep = 0;
+  #owner: Owned | null = null; // the connection a reply being encoded goes to
+  #counted: number[] = []; // the references that reply has counted so far
+  readonly limits: Limits;
   #stopped!: Promise<void>;
   #stop!: () => void;
   readonly #refs: RefHandlers = {
@@ -62,19 +79,21 @@ export class Server {
       if (id === undefined) return null;
       const held = this.#held.get(id)!;
       held.refs++; // the client's new proxy owns this count
+      if (this.#owner) { this.#owner.set(id, (this.#owner.get(id) ?? 0) + 1); this.#counted.push(id); }
       return new Ref(id, held.typeid);
     },
   };
 
   /** `walkable`: the typeids whose objects keep what they hold in fields a walk can see (reachable.ts). */
-  constructor(registry: Map<string, Factory>, walkable: ReadonlySet<string>) {
+  constructor(registry: Map<string, Factory>, walkable: ReadonlySet<string>, limits: Limits = DEFAULT_LIMITS) {
     this.registry = registry;
     this.#walkable = walkable;
+    this.limits = limits;
     this.#stopped = new Promise((resolve) => { this.#stop = resolve; });
   }
 
   async listen(address: Address, key: Uint8Array): Promise<Address> {
-    const { server, address: bound } = await listen(address, key, (conn) => this.#serve(conn));
+    const { server, address: bound } = await listen(address, key, (conn) => this.#serve(conn), this.limits.maxFrameBytes);
     this.#net = server;
     return bound;
   }
@@ -86,37 +105,49 @@ export class Server {
 
   #hold(obj: object, typeid: string): object {
     const id = this.#next++;
-    this.#held.set(id, { obj, typeid, refs: 0, stored: false });
+    this.#held.set(id, { obj, typeid, refs: 0, stored: false, lent: 0, early: 0 });
     this.#ids.set(obj, id);
     return obj;
   }
 
   #serve(conn: SocketConnection) {
-    const who = new Caller();
+    const who = new Caller(this.limits);
+    const owned: Owned = new Map();
     this.#clients.add(conn);
     let lane: ReturnType<LaneHub['open']> | null = null;
-    // A result structured clone would refuse (a function a method of your own type returned) goes back as the error that says so.
+    // A result structured clone would refuse (a function a method of your own type returned), or
+    // one over the frame limit, goes back as the error that says so.
     const bytes = (message: Reply) => {
-      try { return encode(message, this.#refs, 'the result'); } catch (e) {
+      this.#owner = owned;
+      this.#counted.length = 0;
+      try {
+        const frame = encode(message, this.#refs, 'the result');
+        if (frame.length <= this.limits.maxFrameBytes) return frame;
+        throw new RangeError(`A reply of ${frame.length} bytes is over this manager's limit of ${this.limits.maxFrameBytes} (maxFrameBytes): ask for less at once (slice()), or start the manager with a larger maxFrameBytes`);
+      } catch (e) {
+        this.#giveBack(owned); // the proxies it would have made are not made
         if (message[1] !== '#RETURN') throw e;
         return encode([message[0], '#ERROR', errorData(e)], this.#refs);
+      } finally {
+        this.#owner = null;
       }
     };
-    const bySocket = (message: Reply) => { if (!conn.closed) conn.sendBytes(bytes(message)); };
-    const byLane = (message: Reply) => { if (!conn.closed) lane!.reply(bytes(message)); };
+    const bySocket = (message: Reply) => { if (conn.closed) this.#orphan(message); else conn.sendBytes(bytes(message)); };
+    const byLane = (message: Reply) => { if (conn.closed) this.#orphan(message); else lane!.reply(bytes(message)); };
     const cutOff = () => conn.close(); // a frame that is not a request: this client does not speak the protocol
     const handle = (frame: Uint8Array, reply: (message: Reply) => void, start = 0, end = frame.length) => {
       if (conn.closed) return;
       let request: unknown;
+      if (end - start > this.limits.maxFrameBytes) return cutOff(); // through a lane: the socket checks its own
       try { request = decode(frame, this.#refs, start, end); } catch { return cutOff(); }
       if (!Array.isArray(request) || !Number.isInteger(request[0]) || typeof request[1] !== 'string') return cutOff();
       const [seq, op, ...operands] = request as [number, string, ...unknown[]];
-      if (op === 'lanes') { // a client on this machine asks for the shared-memory path (lanes.ts)
-        lane ??= this.#hub.open((bytes, start, end) => handle(bytes, byLane, start, end), (f) => { if (!conn.closed) conn.sendBytes(f); });
-        return reply([seq, '#RETURN', lane.offer]);
+      if (op === 'hello') { // what a new client needs to know, and for one on this machine the shared-memory path (lanes.ts)
+        if (operands[0] === true) lane ??= this.#hub.open((bytes, start, end) => handle(bytes, byLane, start, end), (f) => { if (!conn.closed) conn.sendBytes(f); }, Number(operands[1]));
+        return reply([seq, '#RETURN', { pid: process.pid, limits: this.limits, lane: lane?.offer ?? null }]);
       }
       try {
-        const result = withCaller(who, () => this.#run(op, operands));
+        const result = withCaller(who, () => this.#run(op, operands, owned));
         if (result instanceof Promise) {
           this.#pending.add(operands);
           result.finally(() => this.#pending.delete(operands)).then((v) => reply([seq, '#RETURN', v]), (e) => reply([seq, '#ERROR', errorData(e)]));
@@ -131,10 +162,39 @@ export class Server {
       this.#clients.delete(conn);
       lane?.close();
       who.close(); // its locks are released, its waits end
+      for (const [id, count] of owned) this.#drop(id, count);
+      owned.clear();
     });
   }
 
-  #run(op: string, operands: unknown[]): unknown {
+  /** A reply with nowhere to go: an object made for it that nothing names is freed. */
+  #orphan([, tag, value]: Reply) {
+    const id = tag === '#RETURN' && typeof value === 'object' && value !== null ? this.#ids.get(value) : undefined;
+    const held = id === undefined ? undefined : this.#held.get(id);
+    if (held && held.refs <= 0 && !held.stored) this.#free(id!);
+  }
+
+  /** Gives back the references a reply that will not be sent counted for its proxies. */
+  #giveBack(owned: Owned) {
+    for (const id of this.#counted.splice(0)) {
+      const mine = owned.get(id)!;
+      if (mine === 1) owned.delete(id); else owned.set(id, mine - 1);
+      this.#drop(id, 1);
+    }
+  }
+
+  /** `count` fewer proxies name object `id`; at none it is freed, or left to the walk if stored. */
+  #drop(id: number, count: number) {
+    const held = this.#held.get(id);
+    if (!held) return;
+    held.refs -= count;
+    if (held.refs > 0) return;
+    if (held.stored) this.#candidates.add(id);
+    else this.#free(id);
+    if (this.#candidates.size) this.#scheduleSweep();
+  }
+
+  #run(op: string, operands: unknown[], owned: Owned): unknown {
     switch (op) {
       case 'create': {
         const [typeid, args] = operands as [string, unknown[]];
@@ -152,14 +212,26 @@ export class Server {
         if (!exposed.has(method)) throw new TypeError(`A ${held.typeid} has no method "${method}"`);
         return (held.obj as Record<string, (...a: unknown[]) => unknown>)[method](...(Array.isArray(args) ? args : []));
       }
-      case 'incref': case 'decref': {
+      case 'decref': {
+        const id = operands[0] as number, mine = owned.get(id) ?? 0;
+        if (mine <= 0) return null; // not this connection's to give back
+        if (mine === 1) owned.delete(id); else owned.set(id, mine - 1);
+        this.#drop(id, 1);
+        return null;
+      }
+      case 'lend': { // a proxy is on its way to another process: its own reference, on no connection yet
         const held = this.#held.get(operands[0] as number);
         if (!held) return null;
-        held.refs += op === 'incref' ? 1 : -1;
-        if (held.refs > 0) return null;
-        if (held.stored) this.#candidates.add(operands[0] as number);
-        else this.#free(operands[0] as number);
-        if (this.#candidates.size) this.#scheduleSweep();
+        if (held.early > 0) held.early--; // its receiver claimed it already
+        else { held.lent++; held.refs++; }
+        return null;
+      }
+      case 'claim': { // a proxy arrived: the reference lent for it is this connection's now
+        const id = operands[0] as number, held = this.#held.get(id);
+        if (!held) return null;
+        if (held.lent > 0) held.lent--;
+        else { held.early++; held.refs++; }
+        owned.set(id, (owned.get(id) ?? 0) + 1);
         return null;
       }
       case 'ping': // the count a client asks for is exact, whenever the next walk would have run

@@ -11,13 +11,21 @@ const index = (length: number, i: number) => {
   return at;
 };
 
+/** Refuses growth past the manager's maxItems, before anything is allocated. */
+export function room(length: number, adding: number, what = 'list') {
+  const { maxItems } = caller().limits;
+  if (length + adding > maxItems) {
+    throw new RangeError(`A ${what} of ${length + adding} items is over this manager's limit of ${maxItems} (maxItems): start the manager with a larger maxItems to allow it`);
+  }
+}
+
 export class ListImpl {
   items: unknown[];
-  constructor(items: Iterable<unknown> = []) { this.items = [...items]; }
-  append(v: unknown) { this.items.push(v); }
-  push(...vs: unknown[]) { this.items.push(...vs); return this.items.length; }
-  extend(vs: unknown[]) { this.items.push(...vs); }
-  insert(i: number, v: unknown) { this.items.splice(i < 0 ? Math.max(0, this.items.length + i) : i, 0, v); }
+  constructor(items: Iterable<unknown> = []) { this.items = [...items]; room(0, this.items.length); }
+  append(v: unknown) { room(this.items.length, 1); this.items.push(v); }
+  push(...vs: unknown[]) { room(this.items.length, vs.length); for (const v of vs) this.items.push(v); return this.items.length; }
+  extend(vs: unknown[]) { room(this.items.length, vs.length); for (const v of vs) this.items.push(v); }
+  insert(i: number, v: unknown) { room(this.items.length, 1); this.items.splice(i < 0 ? Math.max(0, this.items.length + i) : i, 0, v); }
   pop(i = -1) { const at = index(this.items.length, i); return this.items.splice(at, 1)[0]; }
   remove(v: unknown) { this.items.splice(this.index(v), 1); }
   index(v: unknown) {
@@ -45,6 +53,10 @@ function same(a: unknown, b: unknown) {
 export class ArrayImpl extends ListImpl {
   readonly typecode: string;
   constructor(typecode: string, values: Iterable<number | bigint> | number) {
+    if (typeof values === 'number') {
+      if (!Number.isInteger(values) || values < 0) throw new RangeError(`An Array's length is a whole number, at least 0, not ${values}`);
+      room(0, values, 'Array');
+    }
     super(typeof values === 'number' ? new Array(values).fill(0) : values);
     this.typecode = typecode;
   }
@@ -316,6 +328,7 @@ export class QueueImpl {
       if (who.closed) return;
       await this.#notFull.wait(who, left);
     }
+    room(this.items.length, 1, 'queue');
     this.items.push(item);
     this.unfinished++;
     this.#notEmpty.wakeOne();

@@ -8,7 +8,7 @@ import { builtin } from '../platform/builtins.ts';
 import type { RemoteErrorData } from '../remote.ts';
 import { codec as structuredCodec, prepare, restore } from '../structured.ts';
 
-export type Op = 'create' | 'call' | 'incref' | 'decref' | 'shutdown' | 'ping' | 'lanes';
+export type Op = 'create' | 'call' | 'lend' | 'claim' | 'decref' | 'shutdown' | 'ping' | 'hello';
 export type Request = [seq: number, op: Op, ...operands: unknown[]];
 export type Reply = [seq: number, tag: '#RETURN', value: unknown] | [seq: number, tag: '#ERROR', error: RemoteErrorData];
 

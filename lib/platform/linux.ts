@@ -153,13 +153,25 @@ export function endWithParentThread(): boolean {
   return c().prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) === 0;
 }
 
-/** True once the process with this pid has ended, reaped or not (a zombie has ended too). */
-export function processEnded(pid: number): boolean {
+/** The state letter of /proc/<pid>/stat (R, S, D, T, t, Z...), or null once the process is gone. */
+function processState(pid: number): string | null {
   try {
     const stat = builtin('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
-    return true;
+    return null;
   }
+}
+
+/** True once the process with this pid has ended, reaped or not (a zombie has ended too). */
+export function processEnded(pid: number): boolean {
+  const state = processState(pid);
+  return state === null || state === 'Z';
+}
+
+/** True while the process is stopped by a signal (SIGSTOP, SIGTSTP) or a debugger. */
+export function processStopped(pid: number): boolean {
+  const state = processState(pid);
+  return state === 'T' || state === 't';
 }
 
