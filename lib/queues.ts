@@ -3,7 +3,7 @@
 // putter until a get. Items are msgpack (reduction.ts: dumps/loads), so mpkit objects inside them
 // arrive as the same shared objects. An item too big for the ring travels in a segment of its own.
 import { allocate, allocateAlone, view, type Piece } from './heap.ts';
-import { futexWake, processEnded } from './platform/linux.ts';
+import { futexWake, mapSegment, processEnded, unlinkSegment, type Mapping } from './platform/linux.ts';
 import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
 import { Lock } from './synchronize.ts';
 import { LOCK_BYTES } from './synchronize/lock.ts';
@@ -41,7 +41,7 @@ interface Entry { bytes: Uint8Array; length: number }
  * Bytes in, bytes out, with no msgpack around them: for mpkit's own users of a queue whose items are
  * already encoded (manager lanes), which would otherwise pay a second encoding and a copy.
  */
-export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_BYTES = Symbol('getBytes');
+export const PUT_BYTES = Symbol('putBytes'), PUT_BYTES_ASYNC = Symbol('putBytesAsync'), GET_WITH = Symbol('getWith');
 
 /** Waits up to a given time for an item by watching the queue, not sleeping (where a second core lets the putter run meanwhile): for a side that expects one at once (manager lanes). */
 export const WATCH = Symbol('watch');
@@ -176,7 +176,7 @@ export class Queue<T = unknown> {
     try {
       yield* this.#putFrom(records, block, timeout, (n) => { next = n; });
     } catch (e) {
-      for (const left of records.slice(next)) if (left.length >= BIG) fromSegment(left.bytes); // an item not put takes its segment with it
+      for (const left of records.slice(next)) if (left.length >= BIG) withSegment(left.bytes, () => null); // an item not put takes its segment with it
       throw e;
     }
   }
@@ -206,7 +206,8 @@ export class Queue<T = unknown> {
     }
   }
 
-  *#get(block: boolean, timeout?: number | null, claim?: GetOptions['claim'], raw = false): Waiting<T> {
+  /** `use`: what to make of the item's bytes (by default, decode them); `borrowed` says they go once it returns. */
+  *#get(block: boolean, timeout?: number | null, claim?: GetOptions['claim'], use?: (bytes: Uint8Array, borrowed: boolean) => unknown): Waiting<T> {
     checkTimeout(timeout);
     const w = this.#w, end = deadline(timeout);
     for (;;) {
@@ -236,8 +237,9 @@ export class Queue<T = unknown> {
         }
         this.#lock.release();
         if (Atomics.load(w, PUT_WAITERS) > 0) futexWake(this.#at(GETS), ALL);
-        if (length >= BIG && !claim) bytes = fromSegment(body); // its own segment: read after the lock is let go
-        return (decoded ? item : raw ? bytes : loads(bytes)) as T;
+        // An item in its own segment is read after the lock is let go, where it lies: no copy first.
+        if (length >= BIG && !claim) return withSegment(body, (view) => (use ? use(view, true) : loads(view, true))) as T;
+        return (decoded ? item : use ? use(bytes, false) : loads(bytes)) as T;
       }
       const seen = w[PUTS];
       this.#lock.release();
@@ -281,7 +283,7 @@ export class Queue<T = unknown> {
   putNowait(item: T): void { this.put(item, { block: false }); }
   getNowait(): T { return this.get({ block: false }); }
 
-  /** Puts bytes that the getter takes with GET_BYTES, as they are; unless `block`, throws Full rather than wait. */
+  /** Puts bytes that the getter takes with GET_WITH, as they are; unless `block`, throws Full rather than wait. */
   [PUT_BYTES](bytes: Uint8Array, block = false): void {
     if (Atomics.load(this.#w, CLOSED)) throw new Error('Cannot put on a closed queue: the item was not put');
     runBlocking(this.#put([this.#entry(bytes)], block));
@@ -314,16 +316,19 @@ export class Queue<T = unknown> {
       while (fit < entries.length && this.#fits(entries[fit])) this.#write(entries[fit++]);
       this.#lock.release();
       if (fit) this.#wakeGetters(fit);
-      for (const left of entries.slice(fit)) if (left.length >= BIG) fromSegment(left.bytes); // its segment goes with it
+      for (const left of entries.slice(fit)) if (left.length >= BIG) withSegment(left.bytes, () => null); // its segment goes with it
       put += fit;
       if (fit < entries.length || fit === 0) break;
     }
     return put;
   }
 
-  /** Takes the bytes of the next item without decoding them; throws Empty rather than wait. */
-  [GET_BYTES](): Uint8Array {
-    return runBlocking(this.#get(false, undefined, undefined, true)) as Uint8Array;
+  /**
+   * Hands the bytes of the next item, undecoded, to `use` and returns what it returns; throws Empty
+   * rather than wait. `borrowed`: the bytes are gone once `use` returns (keep a copy of what it needs).
+   */
+  [GET_WITH]<R>(use: (bytes: Uint8Array, borrowed: boolean) => R): R {
+    return runBlocking(this.#get(false, undefined, undefined, use)) as unknown as R;
   }
 
   qsize(): number { return Atomics.load(this.#w, COUNT); }
@@ -467,14 +472,25 @@ function leadingNumber(b: Uint8Array): number | null {
   return null;
 }
 
-/** The bytes of an item that travelled in a segment of its own, which is then removed. */
-function fromSegment(body: Uint8Array): Uint8Array {
+/** What `use` makes of the bytes of an item that travelled in a segment of its own, which is then removed. */
+function withSegment<R>(body: Uint8Array, use: (bytes: Uint8Array) => R): R {
   const [name, size] = new TextDecoder().decode(body).split('/');
-  const shm = new SharedMemory(name);
-  const bytes = shm.buf.slice(0, Number(size));
-  shm.close();
-  shm.unlink();
-  return bytes;
+  let mapping: Mapping;
+  try {
+    mapping = mapSegment(`/${name}`, false, 0, true);
+  } catch (e) {
+    throw new Error(`An item of ${size} bytes was lost: its segment "${name}" is gone (removed by another process)`, { cause: e });
+  }
+  try {
+    // As a Buffer: msgpackr reads long strings out of one with the runtime's own decoder.
+    return use(Buffer.from(mapping.buffer, 0, Number(size)));
+  } finally {
+    mapping.unmap();
+    try { unlinkSegment(`/${name}`); } catch { /* removed already */ }
+  }
 }
+
+/** A copy of the bytes of an item in a segment of its own, which is then removed. */
+const fromSegment = (body: Uint8Array) => withSegment(body, (bytes) => bytes.slice());
 
 registerType('Queue', (state: State) => new Queue(state));

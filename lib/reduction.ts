@@ -66,6 +66,7 @@ export function dumpsShared(value: unknown, root = 'value'): { bytes: Uint8Array
   return { bytes, shared: reducedAny };
 }
 
-export function loads(bytes: Uint8Array): unknown {
-  return revive(codec().unpack(bytes));
+/** The value in `bytes`; `borrowed`: they are not the caller's to keep, so nothing decoded may point into them. */
+export function loads(bytes: Uint8Array, borrowed = false): unknown {
+  return revive(codec(borrowed).unpack(bytes));
 }

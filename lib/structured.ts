@@ -63,14 +63,19 @@ const UNSENDABLE: [new (...a: never[]) => object, string][] = [
 ];
 
 type Packr = import('msgpackr').Packr;
-let packr: Packr | null = null;
+let packr: Packr | null = null, copying: Packr | null = null;
 
-/** The msgpack codec every boundary uses, with the extensions above; msgpackr loads at first use. */
-export function codec(): Packr {
-  if (packr) return packr;
+/**
+ * The msgpack codec every boundary uses, with the extensions above; msgpackr loads at first use.
+ * `borrowed`: for bytes that are not ours to keep (a segment about to be removed), the codec that
+ * copies binary values out, where the other leaves them as views of the bytes decoded.
+ */
+export function codec(borrowed = false): Packr {
+  if (packr) return borrowed ? copying! : packr;
   const msgpackr = builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
   // structuredClone: msgpackr's own extensions for Set, Date, RegExp, typed arrays and shared or cyclic references.
   packr = new msgpackr.Packr({ useRecords: false, structuredClone: true, useBigIntExtension: true });
+  copying = new msgpackr.Packr({ useRecords: false, structuredClone: true, useBigIntExtension: true, copyBuffers: true });
   const add = (type: number, Class: new (...a: never[]) => object, write: (v: never) => unknown, read: (data: never) => unknown) =>
     msgpackr.addExtension({ type, Class: Class as never, write, read });
   add(0x4e, NegativeZero, () => 0, () => -0);
@@ -91,7 +96,7 @@ export function codec(): Packr {
   });
   add(0x53, Boxed, (b: Boxed) => b.value, (value: unknown) => Object(value));
   add(0x54, BackRef, (r: BackRef) => r.up, (up: number) => new BackRef(up));
-  return packr;
+  return borrowed ? copying : packr;
 }
 
 // The objects the walk is inside of, outermost first: one met again is a cycle, which travels as

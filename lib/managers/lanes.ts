@@ -9,7 +9,7 @@
 // one side wrote in one turn of its event loop (a client's pipelined requests, the replies to
 // them), so a thousand calls in flight cost a few queue operations, not two thousand. An inbox
 // item starts with its lane's number. Frames are already msgpack, so they travel as bytes.
-import { ALONE, Full, GET_BYTES, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH } from '../queues.ts';
+import { ALONE, Full, GET_WITH, PUT_BYTES, PUT_BYTES_ASYNC, Queue, WATCH } from '../queues.ts';
 import { freeSegment } from '../heap.ts';
 import { REDUCE, revive, type Reduced } from '../reduction.ts';
 import { Watch } from '../waiting.ts';
@@ -147,13 +147,14 @@ export class LaneHub {
       // sleep with the event loop running.
       if (inbox.qsize() === 0 && !watch.saw(inbox[WATCH](watch.ms)) && !await inbox.pollAsync(null)) break; // closed
       while (inbox.qsize() > 0) {
-        const item = inbox[GET_BYTES]();
-        const lane = this.#lanes.get(getUint32(item, 0));
-        if (lane) { // else closed: its client is gone
+        // A big batch is read where it lies, in the segment it came in (queues.ts), with no copy first.
+        inbox[GET_WITH]((item) => {
+          const lane = this.#lanes.get(getUint32(item, 0));
+          if (!lane) return; // closed: its client is gone
           this.#pumping = true;
           try { unbatch(item, 4, lane.onFrame); } finally { this.#pumping = false; }
           lane.flush();
-        }
+        });
         if (performance.now() - turn > TURN_MS) {
           await new Promise((resolve) => setImmediate(resolve));
           turn = performance.now();
@@ -262,7 +263,7 @@ export class Lane {
   #drain(watch: boolean) {
     if (this.#closed) return;
     while (this.#pending()) {
-      if (this.#replies.qsize() > 0) unbatch(this.#replies[GET_BYTES](), 0, this.#onFrame);
+      if (this.#replies.qsize() > 0) this.#replies[GET_WITH]((item) => unbatch(item, 0, this.#onFrame));
       else if (!watch || !this.#watch.saw(this.#replies[WATCH](this.#watch.ms))) break;
     }
     this.#unanswered = this.#pending();

@@ -38,8 +38,8 @@ export interface RefHandlers {
 
 let registered = false;
 
-function codec() {
-  const packr = structuredCodec();
+function codec(borrowed = false) {
+  const packr = structuredCodec(borrowed);
   if (registered) return packr;
   const msgpackr = builtin('node:module').createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
   msgpackr.addExtension({
@@ -64,8 +64,11 @@ export function encode(message: unknown[], handlers: RefHandlers, root = 'args')
   return codec().pack(prepare(message, (v) => handlers.toRef(v) ?? v, root, 1));
 }
 
-/** Decodes bytes[start, end): the whole of `bytes` unless told. */
+/**
+ * Decodes bytes[start, end): the whole of `bytes` unless told. Nothing decoded points into `bytes`,
+ * which may be a segment a lane removes right after.
+ */
 export function decode(bytes: Uint8Array, handlers: RefHandlers, start?: number, end?: number): unknown {
-  const message = start === undefined ? codec().unpack(bytes) : codec().unpack(bytes, { start, end });
+  const message = start === undefined ? codec(true).unpack(bytes) : codec(true).unpack(bytes, { start, end });
   return restore(message, (v) => (isRef(v) ? handlers.fromRef(v) : v));
 }

@@ -27,7 +27,7 @@ let bound: ReturnType<typeof bind> | null = null;
 const c = () => (bound ??= bind());
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200;
-const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, SEEK_END = 2;
+const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, MAP_POPULATE = 0x8000, SEEK_END = 2;
 const SYS_futex = 202, SYS_gettid = 186, FUTEX_WAIT = 0, FUTEX_WAKE = 1;
 const ETIMEDOUT = 110, EINTR = 4, EAGAIN = 11, ENOENT = 2, EEXIST = 17;
 
@@ -49,15 +49,19 @@ export class OSError extends Error {
   }
 }
 
-/** Opens (or creates, exclusively) the named segment and maps all of it; size 0 means "as it is". */
-export function mapSegment(name: string, create: boolean, size: number): Mapping {
+/**
+ * Opens (or creates, exclusively) the named segment and maps all of it; size 0 means "as it is".
+ * `populate`: map every page now, in one go, for a segment about to be read through: on a VM,
+ * taking its pages one fault at a time made reading 50 MB three times slower.
+ */
+export function mapSegment(name: string, create: boolean, size: number, populate = false): Mapping {
   const fd = c().shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
   if (fd < 0) throw new OSError(`shm_open(${name})`, c().koffi.errno());
   try {
     if (create && c().ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, c().koffi.errno());
     const length = create ? size : Number(c().lseek(fd, 0, SEEK_END));
     if (length <= 0) throw new OSError(`segment ${name} is empty`, EAGAIN);
-    const ptr = c().mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const ptr = c().mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     const address = c().koffi.address(ptr);
     if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, c().koffi.errno());
     const buffer: ArrayBuffer = c().koffi.view(ptr, length);
