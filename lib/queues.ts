@@ -491,6 +491,6 @@ function withSegment<R>(body: Uint8Array, use: (bytes: Uint8Array) => R): R {
 }
 
 /** A copy of the bytes of an item in a segment of its own, which is then removed. */
-const fromSegment = (body: Uint8Array) => withSegment(body, (bytes) => bytes.slice());
+const fromSegment = (body: Uint8Array) => withSegment(body, (bytes) => new Uint8Array(bytes)); // a copy: a Buffer's slice() is a view
 
 registerType('Queue', (state: State) => new Queue(state));

@@ -96,6 +96,10 @@ export class Watch {
   ms: number;
   readonly max: number;
   constructor(max: number) { this.ms = this.max = max; }
+  /** True when answers have lately not come within even the shortest watch. */
+  get failing(): boolean { return this.ms <= SPIN_MS; }
+  /** Starts over at the longest watch. */
+  reset() { this.ms = this.max; }
   /** Records whether the answer came within the watch, and returns that. */
   saw(answered: boolean): boolean {
     this.ms = answered ? Math.min(this.max, this.ms * 2) : Math.max(SPIN_MS, this.ms / 2);

@@ -22,7 +22,9 @@ interface Stats { median: number; min: number; max: number; unit?: string }
 interface Run { runtime: string; version: string; figures: Record<string, Stats>; floors: Record<string, Stats>; peers?: Record<string, Record<string, Stats | { error: string }>> }
 
 /** What each figure promises (from the issues): at most this much of CPython's, of the floor, or in absolute terms. */
-const FIGURES: Record<string, { title: string; unit: string; cpython?: string; beatPeers?: boolean; target?: { of: 'cpython' | 'floor' | 'absolute'; x: number } }> = {
+/** A target: at most x times CPython's, the floor's or another figure's (same run), or x units, or the floor plus x units. */
+type Target = { of: 'cpython' | 'floor' | 'absolute' | 'floor plus'; x: number } | { of: 'figure'; figure: string; x: number };
+const FIGURES: Record<string, { title: string; unit: string; cpython?: string; beatPeers?: boolean; target?: Target }> = {
   thread_lock_ns: { title: 'Lock acquire + release, one thread', unit: 'ns', target: { of: 'absolute', x: 25 } },
   process_lock_ns: { title: 'Lock acquire + release, in a child process', unit: 'ns', target: { of: 'absolute', x: 25 } },
   value_locked_incr_2proc_ns: { title: 'getLock()-guarded value += 1, two processes', unit: 'ns', target: { of: 'cpython', x: 1 / 3 } },
@@ -33,6 +35,12 @@ const FIGURES: Record<string, { title: string; unit: string; cpython?: string; b
   manager_list_append_us: { title: 'Manager list append from a child', unit: 'µs', target: { of: 'cpython', x: 0.5 } },
   // At least 10 times CPython's appends per second: at most a tenth of its time per append.
   manager_list_append_pipelined_us: { title: 'Manager list append, 1,000 in flight', unit: 'µs', cpython: 'manager_list_append_us', target: { of: 'cpython', x: 0.1 } },
+  // 50 processes, each a client appending in turn: each call's wait, and all calls' throughput.
+  manager_50_clients_p50_us: { title: 'Manager, 50 clients at once: median call', unit: 'µs' },
+  manager_50_clients_p99_us: { title: 'Manager, 50 clients at once: 99th percentile call', unit: 'µs', target: { of: 'figure', figure: 'manager_50_clients_p50_us', x: 10 } },
+  manager_50_clients_per_call_us: { title: 'Manager, 50 clients at once: time per call of all (1 / throughput)', unit: 'µs', target: { of: 'cpython', x: 1 } },
+  // The floor is one copy of 50 MB in the same process: a request may stall others little beyond its own size's copy.
+  manager_big_value_stall_ms: { title: 'Manager: longest call of 3 clients while a 4th appends a 50 MB string', unit: 'ms', target: { of: 'floor plus', x: 5 } },
   queue_msg_us: { title: 'Queue message, parent to child', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_map_small_us: { title: 'Pool(2).map, per item', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_apply_async_us: { title: 'Pool(2).applyAsync, per task', unit: 'µs', beatPeers: true, target: { of: 'cpython', x: 0.5 } },
@@ -87,9 +95,12 @@ for (const [figure, about] of Object.entries(FIGURES)) {
     const mine = run.figures[figure], floor = run.floors[figure];
     let target = '', met = '';
     if (about.target && mine) {
-      const { of, x } = about.target;
-      const limit = of === 'absolute' ? x : of === 'cpython' ? (py ? py.median * x : undefined) : floor ? floor.median * x : undefined;
-      target = of === 'absolute' ? `≤ ${x} ${about.unit}` : `≤ ${fmt(x)}× ${of === 'cpython' ? 'CPython' : 'floor'}`;
+      const t = about.target, { x } = t;
+      const other = t.of === 'figure' ? run.figures[t.figure] : undefined;
+      const limit = t.of === 'absolute' ? x : t.of === 'cpython' ? (py ? py.median * x : undefined) : t.of === 'figure' ? (other ? other.median * x : undefined)
+        : !floor ? undefined : t.of === 'floor plus' ? floor.median + x : floor.median * x;
+      target = t.of === 'absolute' ? `≤ ${x} ${about.unit}` : t.of === 'floor plus' ? `≤ floor + ${x} ${about.unit}`
+        : `≤ ${fmt(x)}× ${t.of === 'figure' ? FIGURES[t.figure]?.title.split(': ').at(-1) ?? t.figure : t.of === 'cpython' ? 'CPython' : 'floor'}`;
       met = limit === undefined ? '—' : mine.median <= limit ? 'yes' : 'no';
       if (about.beatPeers) {
         target += ', and ≤ each peer';

@@ -19,6 +19,7 @@ export interface CallOptions { what?: string; timeout?: number | null }
 interface Waiter { resolve(v: unknown): void; reject(e: Error): void; timer?: ReturnType<typeof setTimeout> }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const PROBE_EVERY = 256;
 
 /** The server is gone: it shut down, or its process died. */
 export class ManagerGoneError extends Error {
@@ -95,11 +96,32 @@ export class Client {
 
   #send(frame: Uint8Array) {
     try {
-      if (this.#lane) this.#lane.send(frame);
+      if (this.#lane && this.#byLane()) this.#lane.send(frame);
       else this.#conn!.sendBytes(frame);
     } catch (e) {
       this.#fail(e as Error);
     }
+  }
+
+  // Which way a request goes when a lane is open. The lane wins while replies come within its watch
+  // (one client, or a few, on a machine with a core to spare). When they stop coming in time (many
+  // clients on few cores), waiting on the lane costs a wake-up of a helper thread and then of this
+  // one, where the socket's reply wakes this thread alone; 50 clients on 2 cores: 396 µs a call
+  // on the lane, 266 on the socket. The way changes only when no other call is in flight, so
+  // requests stay in order; every PROBE_EVERY calls on the socket, one tries the lane again.
+  #onSocket = 0; // calls sent on the socket since the lane last fell behind; 0: on the lane
+
+  #byLane(): boolean {
+    if (this.#waiting.size > 1) return this.#onSocket === 0; // calls in flight: keep their way
+    if (this.#onSocket === 0) {
+      if (!this.#lane!.behind) return true;
+      this.#onSocket = 1;
+      return false;
+    }
+    if (++this.#onSocket <= PROBE_EVERY) return false;
+    this.#onSocket = 0;
+    this.#lane!.retry();
+    return true;
   }
 
   #read(conn: SocketConnection) {

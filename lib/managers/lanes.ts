@@ -205,6 +205,12 @@ export class Lane {
     this.#failed = failed;
   }
 
+  /** Replies have lately come later than the shortest watch: the client may do better on the socket. */
+  get behind(): boolean { return this.#watch.failing; }
+
+  /** Watches at full length again, for a client trying the lane after a while on the socket. */
+  retry() { this.#watch.reset(); }
+
   /** Sends the frame with the rest of this turn's, at its end (or sooner: see EAGER_FRAMES). */
   send(frame: Uint8Array) {
     this.#batch.add(frame);

@@ -65,6 +65,33 @@ export async function appendAll(list: mp.ListProxy<number>, n: number, inFlight:
   ends[0] = now();
 }
 
+/** One of many clients of one manager: appends in turn, timing each call; sends its end time, then the times. */
+export async function timedAppends(list: mp.ListProxy<number>, n: number, ready: mp.Semaphore, go: mp.Event, out: mp.Queue<number[]>) {
+  await list.append(-1); // connected, and the first request paid for
+  ready.release();
+  await go.waitAsync(60);
+  const times = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await list.append(i);
+    times[i] = (performance.now() - t0) * 1000;
+  }
+  out.put([now(), ...times]);
+}
+
+/** Appends until told to stop; sends the longest any one call took, in ms. */
+export async function appendUntil(list: mp.ListProxy<number>, ready: mp.Semaphore, stop: mp.Event, out: mp.Queue<number>) {
+  await list.append(-1);
+  ready.release();
+  let longest = 0;
+  while (!stop.isSet()) {
+    const t0 = performance.now();
+    await list.append(0);
+    longest = Math.max(longest, performance.now() - t0);
+  }
+  out.put(longest);
+}
+
 export function drain(queue: mp.Queue<number>, n: number, ready: mp.Semaphore, ends: mp.SharedArray<'d'>) {
   ready.release();
   for (let i = 0; i < n; i++) queue.get();
@@ -137,6 +164,60 @@ async function managerAppends(n: number, inFlight: number): Promise<number> {
   return ((ends[0] - t0) / n) * 1000;
 }
 
+/** 50 clients, each a process, call one manager at once: each call's time, and the time per call of them all. */
+async function manyClients(n: number): Promise<Record<string, number>> {
+  const clients = 50;
+  await using manager = await new mp.SyncManager({ module: null }).start();
+  const list = await manager.list<number>();
+  const ready = new mp.Semaphore(0), go = new mp.Event(), out = new mp.Queue<number[]>();
+  const children = Array.from({ length: clients }, () => new mp.Process({ target: timedAppends, args: [list, n, ready, go, out] }));
+  children.forEach((p) => p.start());
+  for (let i = 0; i < clients; i++) await ready.acquireAsync({ timeout: 120 });
+  const t0 = now();
+  go.set();
+  const reports = [];
+  for (let i = 0; i < clients; i++) reports.push(await out.getAsync({ timeout: 300 }));
+  for (const p of children) await p.join();
+  if (await list.length !== clients * (n + 1)) throw new Error('the manager list lost appends');
+  const times = reports.flatMap((r) => r.slice(1)).sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return {
+    manager_50_clients_p50_us: at(0.5),
+    manager_50_clients_p99_us: at(0.99),
+    manager_50_clients_per_call_us: ((Math.max(...reports.map((r) => r[0])) - t0) / times.length) * 1000,
+  };
+}
+
+const BIG_BYTES = 50_000_000;
+
+/** The longest call of 3 clients busy with small appends while a fourth appends one 50 MB string, in ms. */
+async function bigValueStall(): Promise<number> {
+  await using manager = await new mp.SyncManager({ module: null }).start();
+  const small = await manager.list<number>(), big = await manager.list<string>();
+  const ready = new mp.Semaphore(0), stop = new mp.Event(), out = new mp.Queue<number>();
+  const others = Array.from({ length: 3 }, () => new mp.Process({ target: appendUntil, args: [small, ready, stop, out] }));
+  others.forEach((p) => p.start());
+  for (let i = 0; i < 3; i++) await ready.acquireAsync({ timeout: 60 });
+  await new Promise((r) => setTimeout(r, 200));
+  await big.append('x'.repeat(BIG_BYTES));
+  await new Promise((r) => setTimeout(r, 200));
+  stop.set();
+  const longest = [];
+  for (let i = 0; i < 3; i++) longest.push(await out.getAsync({ timeout: 60 }));
+  for (const p of others) await p.join();
+  return Math.max(...longest);
+}
+
+/** The floor of a stall: one copy of 50 MB, in ms. */
+function copyBig(): number {
+  const bytes = new Uint8Array(BIG_BYTES).fill(120);
+  const t0 = performance.now();
+  const copy = bytes.slice();
+  const ms = performance.now() - t0;
+  if (copy[BIG_BYTES - 1] !== 120) throw new Error('the copy is wrong');
+  return ms;
+}
+
 function timeLock(lock: mp.Lock, n: number): number {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
@@ -160,7 +241,8 @@ let bareArgs: string[] = [];
 // --- the figures: each returns the cost of one operation ---------------------------------------
 
 type Measure = (n: number) => Promise<number> | number;
-interface Figure { count: number; mpkit: Measure; floor?: Measure; peers?: Record<string, Measure> }
+/** A figure's measure gives one number, or several figures from the same run, by name. */
+interface Figure { count: number; mpkit: Measure | ((n: number) => Promise<Record<string, number>>); floor?: Measure; peers?: Record<string, Measure> }
 
 /** Per task, for n trivial tasks submitted at once to a thread pool library with 2 threads. */
 async function peerTasks(name: 'piscina' | 'tinypool', n: number): Promise<number> {
@@ -265,6 +347,8 @@ const FIGURES: Record<string, Figure> = {
     count: 200_000,
     mpkit: (n) => managerAppends(n, 1000),
   },
+  manager_50_clients: { count: 1000, mpkit: manyClients },
+  manager_big_value_stall_ms: { count: 1, mpkit: bigValueStall, floor: copyBig },
   queue_msg_us: {
     count: 100_000,
     async mpkit(n) {
@@ -367,14 +451,15 @@ async function main() {
   };
   const figures: Record<string, unknown> = {}, floors: Record<string, unknown> = {}, peers: Record<string, Record<string, unknown>> = {};
   for (const [name, figure] of Object.entries(FIGURES)) {
-    if (only && !only.includes(name)) continue;
+    if (only && !only.some((o) => o === name || o.startsWith(`${name}_`))) continue; // a name, or one of the figures it gives
     const n = figure.count > 10 ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
-    const runs: number[] = [], floorRuns: number[] = [];
+    const runs: Record<string, number[]> = {}, floorRuns: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      runs.push(await figure.mpkit(n));
+      const result = await figure.mpkit(n);
+      for (const [key, v] of Object.entries(typeof result === 'number' ? { [name]: result } : result)) (runs[key] ??= []).push(v);
       if (figure.floor) floorRuns.push(await figure.floor(n));
     }
-    figures[name] = stats(runs);
+    for (const [key, values] of Object.entries(runs)) figures[key] = stats(values);
     if (figure.floor) floors[name] = stats(floorRuns);
     for (const [peer, measure] of Object.entries(figure.peers ?? {})) {
       // A peer that does not run on this runtime is reported as missing, not as a failure of ours.

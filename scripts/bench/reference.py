@@ -54,6 +54,29 @@ def append_all(shared, n, ready, go, ends):
     ends[0] = time.time()
 
 
+def timed_appends(shared, n, ready, go, out):
+    shared.append(-1)
+    ready.release()
+    go.wait()
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        shared.append(i)
+        times.append((time.perf_counter() - t0) * 1e6)
+    out.put([time.time()] + times)
+
+
+def append_until(shared, ready, stop, out):
+    shared.append(-1)
+    ready.release()
+    longest = 0.0
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        shared.append(0)
+        longest = max(longest, time.perf_counter() - t0)
+    out.put(longest * 1000)
+
+
 def drain(queue, n, ready, ends):
     ready.release()
     for _ in range(n):
@@ -204,6 +227,50 @@ def rss_manager(_):
         return rss_of(manager._process.pid)
 
 
+def manager_50_clients(n):
+    clients = 50
+    with ctx.Manager() as manager:
+        shared = manager.list()
+        ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=timed_appends, args=(shared, n, ready, go, out)) for _ in range(clients)]
+        for p in procs:
+            p.start()
+        for _ in range(clients):
+            ready.acquire()
+        start = time.time()
+        go.set()
+        reports = [out.get() for _ in range(clients)]
+        for p in procs:
+            p.join()
+        assert len(shared) == clients * (n + 1)
+        times = sorted(t for r in reports for t in r[1:])
+        at = lambda q: times[min(len(times) - 1, int(q * len(times)))]
+        return {
+            "manager_50_clients_p50_us": at(0.5),
+            "manager_50_clients_p99_us": at(0.99),
+            "manager_50_clients_per_call_us": (max(r[0] for r in reports) - start) / len(times) * 1e6,
+        }
+
+
+def manager_big_value_stall(_):
+    with ctx.Manager() as manager:
+        small, big = manager.list(), manager.list()
+        ready, stop, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=append_until, args=(small, ready, stop, out)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for _ in range(3):
+            ready.acquire()
+        time.sleep(0.2)
+        big.append("x" * 50_000_000)
+        time.sleep(0.2)
+        stop.set()
+        longest = [out.get() for _ in range(3)]
+        for p in procs:
+            p.join()
+        return max(longest)
+
+
 def rss_pool2(_):
     with ctx.Pool(2) as pool:
         pool.map(identity, range(100))
@@ -218,6 +285,8 @@ FIGURES = {
     "process_lock_ns": (process_lock, 1_000_000, "ns"),
     "value_locked_incr_2proc_ns": (value_locked_incr_2proc, 200_000, "ns"),
     "manager_list_append_us": (manager_list_append, 20_000, "us"),
+    "manager_50_clients": (manager_50_clients, 1000, "us"),
+    "manager_big_value_stall_ms": (manager_big_value_stall, 1, "ms"),
     "queue_msg_us": (queue_msg, 100_000, "us"),
     "pool_map_small_us": (pool_map_small, 200_000, "us"),
     "pool_apply_async_us": (pool_apply_async, 20_000, "us"),
@@ -236,13 +305,20 @@ def main():
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     repeats = args.repeats or (3 if args.quick else 5)
-    names = [n for n in args.only.split(",") if n in FIGURES] if args.only else list(FIGURES)
+    # A name, or one of the figures it gives (a measure may return several from one run, by name).
+    wanted = args.only.split(",") if args.only else None
+    names = [n for n in FIGURES if wanted is None or any(w == n or w.startswith(n + "_") for w in wanted)]
     out = {}
     for name in names:
         fn, count, unit = FIGURES[name]
         n = max(3, int(count * scale)) if count > 1 else count
-        runs = [fn(n) for _ in range(repeats)]
-        out[name] = {"median": statistics.median(runs), "min": min(runs), "max": max(runs), "unit": unit}
+        runs = {}
+        for _ in range(repeats):
+            result = fn(n)
+            for key, v in (result if isinstance(result, dict) else {name: result}).items():
+                runs.setdefault(key, []).append(v)
+        for key, values in runs.items():
+            out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values), "unit": unit}
     print(json.dumps({"python": ".".join(map(str, sys.version_info[:3])), "figures": out}))
 
 
