@@ -12,10 +12,10 @@ const index = (length: number, i: number) => {
 };
 
 /** Refuses growth past the manager's maxItems, before anything is allocated. */
-export function room(length: number, adding: number, what = 'list') {
+export function room(length: number, adding: number, what = 'A list') {
   const { maxItems } = caller().limits;
   if (length + adding > maxItems) {
-    throw new RangeError(`A ${what} of ${length + adding} items is over this manager's limit of ${maxItems} (maxItems): start the manager with a larger maxItems to allow it`);
+    throw new RangeError(`${what} of ${length + adding} items is over this manager's limit of ${maxItems} (maxItems): start the manager with a larger maxItems to allow it`);
   }
 }
 
@@ -55,7 +55,7 @@ export class ArrayImpl extends ListImpl {
   constructor(typecode: string, values: Iterable<number | bigint> | number) {
     if (typeof values === 'number') {
       if (!Number.isInteger(values) || values < 0) throw new RangeError(`An Array's length is a whole number, at least 0, not ${values}`);
-      room(0, values, 'Array');
+      room(0, values, 'An Array');
     }
     super(typeof values === 'number' ? new Array(values).fill(0) : values);
     this.typecode = typecode;
@@ -328,7 +328,7 @@ export class QueueImpl {
       if (who.closed) return;
       await this.#notFull.wait(who, left);
     }
-    room(this.items.length, 1, 'queue');
+    room(this.items.length, 1, 'A queue');
     this.items.push(item);
     this.unfinished++;
     this.#notEmpty.wakeOne();
