@@ -8,7 +8,7 @@ import { exit, isMainThread, setProgramModule, takeEnv } from './platform/runtim
 import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
 import { finished, importingTarget, setIdentity } from './identity.ts';
-import { loads } from './reduction.ts';
+import { loads, revivedWhole } from './reduction.ts';
 import { endWithParentThread } from './platform/linux.ts';
 
 /** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
@@ -29,7 +29,9 @@ export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'ta
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.source ?? spec.module}: export it so the child can import it`);
   }
   if (!spec.args) return { fn: fn as (...args: unknown[]) => unknown, args: [] };
-  return { fn: fn as (...args: unknown[]) => unknown, args: loads(Buffer.from(spec.args, 'base64')) as unknown[] };
+  const args = loads(Buffer.from(spec.args, 'base64')) as unknown[];
+  await revivedWhole();
+  return { fn: fn as (...args: unknown[]) => unknown, args };
 }
 
 /**

@@ -15,10 +15,11 @@ const ALIGN = 16;
 const mapped = new Map<string, Mapping>();
 let arena: { name: string; used: number; size: number } | null = null;
 
-export function newSegmentName(): string {
+/** A new random name, under the pid of the process whose tracker will remove it (by default this one). */
+export function newSegmentName(pid = process.pid): string {
   // Web Crypto is a global everywhere: no node:crypto to load in every child.
   const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return `mpkit_${process.pid}_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `mpkit_${pid}_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** Maps a segment once per process; every piece of it shares that mapping. */

@@ -74,6 +74,12 @@ export interface ManagerOptions {
    * as in Python). Per proxy: `proxy.timeout`. Calls that wait by design add their own timeout.
    */
   timeout?: number | null;
+  /**
+   * Called in the server process before it serves, with `initargs` (Python's initializer): a named
+   * function exported by `module`, or its export name.
+   */
+  initializer?: ((...args: never[]) => unknown) | string;
+  initargs?: unknown[];
 }
 
 function limitsOf({ maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes, maxItems = DEFAULT_LIMITS.maxItems }: ManagerOptions): Limits {
@@ -82,6 +88,16 @@ function limitsOf({ maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes, maxItems = DEF
   }
   if (maxFrameBytes > 2 ** 32 - 1) throw new RangeError(`maxFrameBytes is at most ${2 ** 32 - 1} (a frame's length is 4 bytes), not ${maxFrameBytes}`);
   return { maxFrameBytes, maxItems };
+}
+
+function initOf({ initializer, initargs = [] }: ManagerOptions): { target: string; args: unknown[] } | null {
+  if (initializer === undefined) return null;
+  const name = typeof initializer === 'function' ? initializer.name : initializer;
+  if ((typeof initializer !== 'function' && typeof initializer !== 'string') || !name || name === 'anonymous') {
+    throw new TypeError('A manager initializer is a named function exported by the manager\'s module (or its export name), so the server process can import it');
+  }
+  if (!Array.isArray(initargs)) throw new TypeError('initargs is an array of the initializer\'s arguments');
+  return { target: name, args: initargs };
 }
 
 function timeoutOf(timeout: number | null | undefined): number | null | undefined {
@@ -113,6 +129,7 @@ export class BaseManager implements AsyncDisposable {
   #module: string | null;
   readonly #limits: Limits;
   readonly #timeout: number | null | undefined;
+  readonly #init: { target: string; args: unknown[] } | null;
 
   /** Makes `typeid` a type the manager serves: the factory (a class or function) runs in the server. */
   static register(typeid: string, factory: Factory): void {
@@ -126,6 +143,7 @@ export class BaseManager implements AsyncDisposable {
     let { address } = options;
     this.#limits = limitsOf(options);
     this.#timeout = timeoutOf(options.timeout);
+    this.#init = initOf(options);
     this.#module = module === undefined ? mainModule() || null : module === null ? null : moduleURL(module);
     if (address === undefined) {
       const { mkdtempSync } = builtin('node:fs'), { join } = builtin('node:path');
@@ -151,7 +169,8 @@ export class BaseManager implements AsyncDisposable {
     if (this.#server) throw new Error('Cannot start a manager twice');
     const ready = new Event();
     const port = Value('i', 0);
-    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder, limits: this.#limits };
+    if (this.#init && !this.#module) throw new TypeError('A manager initializer needs the module that exports it: pass module (it is null)');
+    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder, limits: this.#limits, init: this.#init };
     const server = new Process({ target: serveManager, args: [args], module: ownTargets(import.meta.url), daemon: true, name: 'SyncManager' });
     this.#server = server;
     server.start();
@@ -276,10 +295,11 @@ interface ServeArgs {
   parentPid: number;
   folder: string | null;
   limits: Limits;
+  init: { target: string; args: unknown[] } | null;
 }
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
-export async function serveManager({ address, key, preload, ready, port, parentPid, folder, limits }: ServeArgs) {
+export async function serveManager({ address, key, preload, ready, port, parentPid, folder, limits, init }: ServeArgs) {
   // A parent killed outright cannot stop its manager; the manager stops itself, on the kernel's
   // word (a daemon's SIGTERM, taken from the first moment: it can come while the server starts)
   // or on seeing the parent gone, and leaves no socket or folder behind.
@@ -296,7 +316,14 @@ export async function serveManager({ address, key, preload, ready, port, parentP
     server?.shutdown();
     setTimeout(() => { cleanUp(); process.exit(0); }, 5000).unref?.();
   });
-  if (preload) await importingTarget(preload, () => import(preload)); // a program without the isMain guard is refused here too
+  if (preload) {
+    const exports = await importingTarget(preload, () => import(preload)) as Record<string, unknown>; // a program without the isMain guard is refused here too
+    if (init) {
+      const fn = exports[init.target];
+      if (typeof fn !== 'function') throw new TypeError(`The manager's initializer "${init.target}" is not exported from ${preload}: export it so the server can run it`);
+      await fn(...init.args);
+    }
+  }
   server = new Server(registry, BUILT_IN, limits);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;

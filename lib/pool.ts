@@ -14,6 +14,7 @@ import { errorData, rethrown, type RemoteErrorData } from './remote.ts';
 import { ENDED, makeSpec, type Target } from './spawn.ts';
 import { loadTarget } from './child.ts';
 import { sendable } from './reduction.ts';
+import { TimeoutError } from './waiting.ts';
 import { checkNotImporting } from './identity.ts';
 import { ownTargets } from './platform/files.ts';
 
@@ -225,7 +226,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
   get(timeout: number | null = null): Promise<T> {
     if (timeout === null) return this.#promise;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('The result did not come in time'), { name: 'TimeoutError' })), timeout * 1000); });
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(`The result did not come within ${timeout} s`)), Math.max(0, timeout) * 1000); });
     return Promise.race([this.#promise, late]).finally(() => clearTimeout(timer));
   }
 
@@ -489,15 +490,24 @@ abstract class BasePool implements AsyncDisposable {
     const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
     const inFlight: { done: boolean; value?: Items; error?: unknown; promise: Promise<void> }[] = [];
     let exhausted = false, taken = 0;
+    // An input that throws at item k (or holds one that cannot be sent) still yields the results
+    // of the items before it, then the error, as CPython's imap does.
+    let failure: { error: unknown } | null = null;
     const fill = async () => {
       while (!exhausted && inFlight.length < this.size * 2) {
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
-          const next = await source.next();
-          if (next.done) { exhausted = true; break; }
-          const n = taken++;
-          sendable(next.value, () => `items[${n}]`);
-          chunk.push(next.value);
+          try {
+            const next = await source.next();
+            if (next.done) { exhausted = true; break; }
+            const n = taken++;
+            sendable(next.value, () => `items[${n}]`);
+            chunk.push(next.value);
+          } catch (e) {
+            failure = { error: e };
+            exhausted = true;
+            break;
+          }
         }
         if (!chunk.length) break;
         const slot: (typeof inFlight)[number] = { done: false, promise: Promise.resolve() };
@@ -515,6 +525,7 @@ abstract class BasePool implements AsyncDisposable {
       for (let i = 0; i < values.length; i++) yield values[i] as Awaited<R>;
       await fill();
     }
+    if (failure) throw (failure as { error: unknown }).error;
   }
 
   imap<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}) {

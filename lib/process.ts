@@ -26,7 +26,7 @@ const bootstrap = ownFile('bootstrap.ts');
 
 export class Process<A extends unknown[] = unknown[]> {
   name: string;
-  daemon: boolean;
+  #daemon: boolean;
   exitCode: number | null = null;
   #state: State = 'initial';
   #options: ProcessOptions<unknown[]>; // A checks the constructor's arguments only, so any Process is a Process<unknown[]>
@@ -40,7 +40,14 @@ export class Process<A extends unknown[] = unknown[]> {
     }
     this.#options = options as ProcessOptions<unknown[]>;
     this.name = options.name ?? `Process-${++counter}`;
-    this.daemon = options.daemon ?? false;
+    this.#daemon = options.daemon ?? false;
+  }
+
+  /** A daemon process does not keep the program from ending; set it before start(), as in Python. */
+  get daemon(): boolean { return this.#daemon; }
+  set daemon(value: boolean) {
+    if (this.#child) throw new Error('Cannot set daemon on a process that has started: set it before start()');
+    this.#daemon = Boolean(value);
   }
 
   get pid(): number | undefined {

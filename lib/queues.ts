@@ -2,7 +2,8 @@
 // two futex words that count puts and gets, so a getter sleeps in the kernel until a put and a
 // putter until a get. Items are msgpack (reduction.ts: dumps/loads), so mpkit objects inside them
 // arrive as the same shared objects. An item too big for the ring travels in a segment of its own.
-import { allocate, allocateAlone, view, type Piece } from './heap.ts';
+import { allocate, allocateAlone, newSegmentName, view, type Piece } from './heap.ts';
+import { registerIn, trackerList } from './resource_tracker.ts';
 import { futexWake, mapSegment, processEnded, unlinkSegment, type Mapping } from './platform/linux.ts';
 import { REDUCE, dumps, loads, registerType, type Reduced } from './reduction.ts';
 import { Lock } from './synchronize.ts';
@@ -32,7 +33,10 @@ const BIG = 0x80000000; // a length with this bit set names a segment holding th
 const DEFAULT_CAPACITY = 256 * 1024;
 const EARLY_WAKE_BYTES = 64 * 1024; // see PUT_SOME
 
-interface State { header: Piece; ring: Piece; lock: Reduced }
+// owner: the tracker (resource_tracker.ts) of the thread that made the queue, and its pid. An item
+// too big for the ring is put in a segment registered there, named under that pid, so it lives as
+// long as the queue's maker: a producer that exits right after put() does not take it along.
+interface State { header: Piece; ring: Piece; lock: Reduced; owner: { pid: number; list: string } }
 
 /** An item as it goes into the ring: its bytes, and the length word before them (BIG: a segment's name). */
 interface Entry { bytes: Uint8Array; length: number }
@@ -91,9 +95,9 @@ export class Queue<T = unknown> {
       if (!Number.isInteger(capacity) || capacity < 64) throw new RangeError(`capacity is a whole number of bytes, at least 64, not ${capacity}`);
       if (alone) {
         const [header, lock, ring] = allocateAlone([WORDS * 4, LOCK_BYTES, capacity]);
-        this.#state = { header, ring, lock: new Lock(lock)[REDUCE]() };
+        this.#state = { header, ring, lock: new Lock(lock)[REDUCE](), owner: { pid: process.pid, list: trackerList() } };
       } else {
-        this.#state = { header: allocate(WORDS * 4), ring: allocate(capacity), lock: new Lock()[REDUCE]() };
+        this.#state = { header: allocate(WORDS * 4), ring: allocate(capacity), lock: new Lock()[REDUCE](), owner: { pid: process.pid, list: trackerList() } };
       }
     }
     const h = view(this.#state.header), r = view(this.#state.ring);
@@ -139,11 +143,21 @@ export class Queue<T = unknown> {
 
   #entry(bytes: Uint8Array): Entry {
     if (bytes.length + 4 <= this.#ring.length / 4) return { bytes, length: bytes.length };
-    const shm = new SharedMemory({ create: true, size: Math.max(1, bytes.length) });
-    shm.buf.set(bytes);
-    shm.close();
-    const name = new TextEncoder().encode(`${shm.name}/${bytes.length}`);
-    return { bytes: name, length: (BIG | name.length) >>> 0 };
+    const size = Math.max(1, bytes.length), { owner } = this.#state;
+    let name = newSegmentName(owner.pid);
+    // Registered before it exists: a putter killed in between leaves the tracker a name to skip, not a segment.
+    if (registerIn(owner.list, name)) {
+      const mapping = mapSegment(`/${name}`, true, size);
+      new Uint8Array(mapping.buffer).set(bytes);
+      mapping.unmap();
+    } else { // the queue's maker has ended: this process's tracker keeps it, as long as this process lives
+      const shm = new SharedMemory({ create: true, size });
+      shm.buf.set(bytes);
+      shm.close();
+      name = shm.name;
+    }
+    const body = new TextEncoder().encode(`${name}/${bytes.length}`);
+    return { bytes: body, length: (BIG | body.length) >>> 0 };
   }
 
   /** Whether the entry has room now; called with the lock held. */

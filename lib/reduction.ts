@@ -70,3 +70,16 @@ export function dumpsShared(value: unknown, root = 'value'): { bytes: Uint8Array
 export function loads(bytes: Uint8Array, borrowed = false): unknown {
   return revive(codec(borrowed).unpack(bytes));
 }
+
+// Work a revived object still has to do before it is whole (a Barrier importing its action), which
+// a child awaits before its target runs: reviving is synchronous, importing a module is not.
+const pending: Promise<unknown>[] = [];
+
+export function whileReviving(work: Promise<unknown>): void {
+  pending.push(work);
+}
+
+/** Resolves once everything revived so far is whole; rejects with the first that could not be. */
+export async function revivedWhole(): Promise<void> {
+  while (pending.length) await Promise.all(pending.splice(0));
+}

@@ -3,6 +3,7 @@
 // caller can catch by class, with the remote stack as its cause.
 import { BrokenBarrierError } from './synchronize.ts';
 import { Empty, Full } from './queues.ts';
+import { TimeoutError } from './waiting.ts';
 
 export interface RemoteErrorData { name: string; message: string; stack?: string }
 
@@ -15,7 +16,10 @@ export function errorData(e: unknown): RemoteErrorData {
   return e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { name: 'Error', message: String(e) };
 }
 
-const KNOWN: Record<string, new (message: string, options?: ErrorOptions) => Error> = { Empty, Full, TypeError, RangeError, Error };
+// The built-in kinds a caller may catch by class, and mpkit's own.
+const KNOWN: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
+  Empty, Full, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, TimeoutError,
+};
 
 export function rethrown(data: RemoteErrorData, where: string): Error {
   const cause = new RemoteError(`in ${where}:\n${data.stack ?? data.message}`);

@@ -12,7 +12,7 @@ import { builtin } from './platform/builtins.ts';
 import { runtime } from './platform/runtime.ts';
 import { ownFile } from './platform/files.ts';
 
-let tracker: { child: ChildProcess; fd: number } | null = null;
+let tracker: { child: ChildProcess; fd: number; list: string } | null = null;
 
 function start() {
   const { openSync } = builtin('node:fs'), { join } = builtin('node:path');
@@ -25,12 +25,30 @@ function start() {
   const child = builtin('node:child_process').spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.unref();
   (child.stdin as unknown as { unref?: () => void }).unref?.();
-  return { child, fd };
+  return { child, fd, list };
 }
 
 function send(line: string) {
   tracker ??= start();
   builtin('node:fs').writeSync(tracker.fd, line + '\n');
+}
+
+/** The list this thread's tracker reads when it ends: other processes may register segments in it (registerIn). */
+export function trackerList(): string {
+  tracker ??= start();
+  return tracker.list;
+}
+
+/**
+ * Registers `name` with the tracker whose list is `list` (another thread's or process's), so the
+ * segment lives as long as that one does. False if that tracker is gone (its list removed).
+ */
+export function registerIn(list: string, name: string): boolean {
+  const fs = builtin('node:fs');
+  let fd: number;
+  try { fd = fs.openSync(list, fs.constants.O_WRONLY | fs.constants.O_APPEND); } catch { return false; }
+  try { fs.writeSync(fd, `+${name}\n`); } finally { fs.closeSync(fd); }
+  return true;
 }
 
 /** The segment `name` is removed when this process ends, unless it is unregistered first. */

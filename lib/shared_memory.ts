@@ -180,9 +180,12 @@ export class ShareableList<T extends Shareable = Shareable> {
     const slot = this.#slot(i), room = this.#offsets[i + 1] - this.#offsets[i];
     const bytes = encoded(v);
     let fmt: string;
+    // What cannot be written is refused before anything is: the item keeps its old value, as in CPython.
+    if (bytes && bytes.length > room) throw new RangeError(`Item ${i} has room for ${room} bytes, not ${bytes.length}: a ShareableList cannot grow an item`);
+    const whole = typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && current !== FLOAT && Number.isSafeInteger(v)) ? BigInt(v) : null;
+    if (whole !== null && BigInt.asIntN(64, whole) !== whole) throw new RangeError(`Item ${i} does not fit 64 bits: ${whole}`);
     this.#bytes.fill(0, slot, slot + (bytes ? room : 8));
     if (bytes) {
-      if (bytes.length > room) throw new RangeError(`Item ${i} has room for ${room} bytes, not ${bytes.length}: a ShareableList cannot grow an item`);
       fmt = current.endsWith('s') ? current : `${room}s`;
       this.#bytes.set(bytes, slot);
     } else if (v === null) {
@@ -190,10 +193,8 @@ export class ShareableList<T extends Shareable = Shareable> {
     } else if (typeof v === 'boolean') {
       fmt = BOOL;
       this.#bytes[slot + 7] = v ? 1 : 0;
-    } else if (typeof v === 'bigint' || (Number.isInteger(v) && current !== FLOAT && Number.isSafeInteger(v))) {
+    } else if (whole !== null) {
       // A whole number is Python's int, unless the item already holds a float (1.0 stays a float).
-      const whole = BigInt(v as number | bigint);
-      if (BigInt.asIntN(64, whole) !== whole) throw new RangeError(`Item ${i} does not fit 64 bits: ${whole}`);
       fmt = INT;
       this.#data.setBigInt64(slot, whole, true);
     } else {

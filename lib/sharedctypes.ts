@@ -56,10 +56,11 @@ function check(typecode: string): asserts typecode is Typecode {
   if (!(typecode in TYPES)) throw new TypeError(`Unknown typecode "${typecode}": use one of ${Object.keys(TYPES).join(' ')}`);
 }
 
-function open<T extends Typecode>(state: State) {
+/** `given`: the lock object the caller passed, which getLock() then returns itself, as in CPython. */
+function open<T extends Typecode>(state: State, given?: AnyLock) {
   const v = view(state.data);
   const items = new TYPES[state.typecode](v.buffer, v.byteOffset, state.length) as unknown as { [i: number]: Item<T>; length: number };
-  return { items, lock: state.lock ? revive(state.lock) as AnyLock : null, write: slotWriter(state.typecode) as (v: unknown) => Item<T> };
+  return { items, lock: given ?? (state.lock ? revive(state.lock) as AnyLock : null), write: slotWriter(state.typecode) as (v: unknown) => Item<T> };
 }
 
 function create(typecode: Typecode, length: number, withLock: boolean | AnyLock): State {
@@ -71,6 +72,8 @@ function create(typecode: Typecode, length: number, withLock: boolean | AnyLock)
 
 export interface SharedOptions { lock?: boolean | AnyLock }
 
+const givenLock = (lock: boolean | AnyLock) => (lock instanceof Lock || lock instanceof RLock ? lock : undefined);
+
 export class SharedValue<T extends Typecode = Typecode> {
   readonly typecode: T;
   readonly #state: State;
@@ -78,10 +81,10 @@ export class SharedValue<T extends Typecode = Typecode> {
   readonly #lock: AnyLock | null;
   readonly #write: (v: unknown) => Item<T>;
 
-  constructor(state: State) {
+  constructor(state: State, given?: AnyLock) {
     this.#state = state;
     this.typecode = state.typecode as T;
-    const { items, lock, write } = open<T>(state);
+    const { items, lock, write } = open<T>(state, given);
     this.#items = items;
     this.#lock = lock;
     this.#write = write;
@@ -112,11 +115,11 @@ export class SharedArray<T extends Typecode = Typecode> {
   readonly #write: (v: unknown) => Item<T>;
   [index: number]: Item<T>;
 
-  constructor(state: State) {
+  constructor(state: State, given?: AnyLock) {
     this.#state = state;
     this.typecode = state.typecode as T;
     this.length = state.length;
-    const { items, lock, write } = open<T>(state);
+    const { items, lock, write } = open<T>(state, given);
     this.#items = items;
     this.#lock = lock;
     this.#write = write;
@@ -158,7 +161,7 @@ export class SharedArray<T extends Typecode = Typecode> {
 export function Value<T extends Typecode>(typecode: T, init?: Input<T>, { lock = true }: SharedOptions = {}): SharedValue<T> {
   check(typecode);
   if (init !== undefined) slotWriter(typecode)(init); // refused before any memory is taken
-  const v = new SharedValue<T>(create(typecode, 1, lock));
+  const v = new SharedValue<T>(create(typecode, 1, lock), givenLock(lock));
   if (init !== undefined) v.value = init;
   return v;
 }
@@ -178,7 +181,7 @@ export function Array<T extends Typecode>(typecode: T, sizeOrValues: number | It
   values?.forEach((v, i) => {
     try { write(v); } catch (e) { throw new TypeError(`Item ${i}: ${(e as Error).message}`); }
   });
-  const arr = new SharedArray<T>(create(typecode, length, lock));
+  const arr = new SharedArray<T>(create(typecode, length, lock), givenLock(lock));
   values?.forEach((v, i) => arr.set(i, v));
   return arr;
 }

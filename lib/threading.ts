@@ -3,7 +3,7 @@
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
 import { ENDED, checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
-import { checkNotImporting, ownName } from './identity.ts';
+import { checkNotImporting, finishBeforeExit, ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
@@ -20,10 +20,17 @@ export type ThreadOptions<A extends unknown[]> = ArgsOption<A> & {
 
 let counter = 0;
 const bootstrap = ownFile('bootstrap.ts');
+// The threads this thread started that are still running, in the order they started.
+const running = new Set<Thread>();
+let waitedForAtExit = false;
+
+// A child process waits for its non-daemon threads before it exits, as CPython's interpreter does
+// at its end: the last thing its target started still finishes.
+const nonDaemonsEnded = () => Promise.all([...running].filter((t) => !t.daemon).map((t) => t[ENDED]())).then(() => {});
 
 export class Thread<A extends unknown[] = unknown[]> {
   name: string;
-  daemon: boolean;
+  #daemon: boolean;
   #options: ThreadOptions<unknown[]>; // A checks the constructor's arguments only, so any Thread is a Thread<unknown[]>
   #worker: Worker | null = null;
   #ended: Promise<void> | null = null;
@@ -33,7 +40,14 @@ export class Thread<A extends unknown[] = unknown[]> {
     checkTarget('Thread', options);
     this.#options = options as ThreadOptions<unknown[]>;
     this.name = options.name ?? `Thread-${++counter}`;
-    this.daemon = options.daemon ?? false;
+    this.#daemon = options.daemon ?? false;
+  }
+
+  /** A daemon thread does not keep the program from ending; set it before start(), as in Python. */
+  get daemon(): boolean { return this.#daemon; }
+  set daemon(value: boolean) {
+    if (this.#worker) throw new Error('Cannot set daemon on a thread that has started: set it before start()');
+    this.#daemon = Boolean(value);
   }
 
   /** The thread's id in this process (worker_threads' threadId), once started. */
@@ -51,9 +65,11 @@ export class Thread<A extends unknown[] = unknown[]> {
     const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
     this.#worker = worker;
     this.#alive = true;
+    running.add(this);
+    if (!waitedForAtExit) { waitedForAtExit = true; finishBeforeExit(nonDaemonsEnded); }
     if (this.daemon) worker.unref();
     this.#ended = new Promise((resolve) => {
-      worker.once('exit', () => { this.#alive = false; resolve(); });
+      worker.once('exit', () => { this.#alive = false; running.delete(this); resolve(); });
       worker.once('error', (e) => { console.error(`Exception in thread ${this.name}:`, e); });
     });
   }
@@ -84,4 +100,14 @@ export function currentThread(): ThreadInfo {
 
 export function mainThread(): ThreadInfo {
   return { name: 'MainThread', ident: 0 };
+}
+
+/** How many threads are alive: this one and those it started that still run (Python's active_count). */
+export function activeCount(): number {
+  return running.size + 1;
+}
+
+/** The threads this one started that are still alive (Python's enumerate, less the calling thread itself: currentThread()). */
+export function enumerate(): Thread[] {
+  return [...running];
 }

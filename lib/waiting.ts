@@ -18,9 +18,12 @@ export type Waiting<T> = Generator<Sleep, T, boolean>;
 const ASYNC_SLICE_MS = 50;
 const FOREVER_SLICE_MS = 1000;
 
-/** A Python-style timeout in seconds (undefined, null or negative: forever) as a deadline in ms. */
+/**
+ * A Python-style timeout in seconds as a deadline in ms: undefined or null, forever; negative, do
+ * not wait (as CPython's multiprocessing waits, whose locks clamp a negative timeout to 0).
+ */
 export function deadline(timeout?: number | null): number {
-  return timeout == null || timeout < 0 ? Infinity : performance.now() + timeout * 1000;
+  return timeout == null ? Infinity : performance.now() + Math.max(0, timeout) * 1000;
 }
 
 /** How long to sleep now before `end`: never more than a slice, never negative. */

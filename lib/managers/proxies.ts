@@ -134,6 +134,10 @@ export class DictProxy<V = unknown> extends BaseProxy {
   update(other: Record<string, V> | [Key, V][]) { return this.call<void>('update', other); }
   setdefault(k: Key, v: V) { return this.call<V>('setdefault', k, v); }
   pop(k: Key, ...fallback: [V?]) { return this.call<V>('pop', k, ...fallback); }
+  /** Removes and resolves with the last [key, value] added (Python's popitem). */
+  popitem() { return this.call<[Key, V]>('popitem'); }
+  /** A plain copy of the dict's contents (Python's copy(), which also returns a plain dict). */
+  copy() { return this.call<Record<string, V>>('copy'); }
   clear() { return this.call<void>('clear'); }
   get length(): Promise<number> { return this.call<number>('len'); }
   toObject() { return this.call<Record<string, V>>('toObject'); }

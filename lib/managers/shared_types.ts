@@ -84,6 +84,14 @@ export class DictImpl {
     if (fallback.length) return fallback[0];
     throw new RangeError(`No key ${JSON.stringify(k)} in the dict`);
   }
+  /** Removes and returns the last [key, value] added, as Python's dict.popitem() does. */
+  popitem() {
+    if (this.map.size === 0) throw new RangeError('popitem(): the dict is empty');
+    const last = [...this.map.keys()].at(-1)!, value = this.map.get(last);
+    this.map.delete(last);
+    return [last, value];
+  }
+  copy() { return Object.fromEntries(this.map); }
   clear() { this.map.clear(); }
   len() { return this.map.size; }
   toObject() { return Object.fromEntries(this.map); }
@@ -253,8 +261,8 @@ export class EventImpl {
   set() { this.flag = true; this.#waiters.wakeAll(); }
   clear() { this.flag = false; }
   async wait(timeout: number | null = null): Promise<boolean> {
-    if (!this.flag) await this.#waiters.wait(caller(), timeout);
-    return this.flag;
+    if (this.flag) return true;
+    return await this.#waiters.wait(caller(), timeout) || this.flag; // woken by a set() that a clear() may have undone since
   }
 }
 

@@ -2,7 +2,10 @@
 // machine is CPython's threading.Barrier (filling, draining, resetting, broken) kept in shared
 // words and driven by a Condition, so parties in different processes meet at the same barrier.
 import { allocate, view, type Piece } from '../heap.ts';
-import { REDUCE, registerType, revive, type Reduced } from '../reduction.ts';
+import { REDUCE, registerType, revive, whileReviving, type Reduced } from '../reduction.ts';
+import { importingTarget } from '../identity.ts';
+import { programModule } from '../platform/runtime.ts';
+import { moduleURL } from '../spawn.ts';
 import { checkTimeout, runAsync, runBlocking, type Waiting } from '../waiting.ts';
 import { Condition, WAIT_FOR } from './condition.ts';
 import { ATTEMPT, Lock } from './lock.ts';
@@ -16,11 +19,18 @@ export class BrokenBarrierError extends Error {
   constructor() { super('The barrier is broken: reset() it before using it again'); }
 }
 
-interface State { piece: Piece; cond: Reduced; timeout: number | null }
+// action: where another process or thread finds the action, to run it if it arrives last.
+interface State { piece: Piece; cond: Reduced; timeout: number | null; action: { module: string; name: string } | null }
 
 export interface BarrierOptions {
-  /** Called by the last party to arrive, before any is released. It stays in the process that made it. */
+  /**
+   * Called once per round by the last party to arrive, in whichever process or thread that is,
+   * before any is released (as in CPython). To cross into another process or thread it must be a
+   * named function exported by its module, as a Process target is.
+   */
   action?: () => void;
+  /** The module that exports `action`; by default the program's main module. */
+  module?: string | URL;
   /** The default timeout of wait(), in seconds. */
   timeout?: number | null;
 }
@@ -29,7 +39,8 @@ export class Barrier {
   readonly #piece: Piece;
   readonly #cond: Condition;
   readonly #words: Int32Array;
-  readonly #action?: () => void;
+  #action?: () => void;
+  readonly #actionAt: State['action'];
   readonly #timeout: number | null;
 
   constructor(parties: number | State, options: BarrierOptions = {}) {
@@ -37,14 +48,20 @@ export class Barrier {
       this.#piece = parties.piece;
       this.#cond = revive(parties.cond) as Condition;
       this.#timeout = parties.timeout;
+      this.#actionAt = parties.action;
+      if (this.#actionAt) whileReviving(this.#load(this.#actionAt));
     } else {
       if (!Number.isInteger(parties) || parties < 1) throw new RangeError(`A barrier needs a whole number of parties, at least 1, not ${parties}`);
       checkTimeout(options.timeout);
       this.#piece = allocate(16);
       this.#cond = new Condition(new Lock());
       this.#timeout = options.timeout ?? null;
+      const { action } = options;
+      if (action !== undefined && typeof action !== 'function') throw new TypeError('A barrier\'s action is a function');
+      this.#action = action;
+      const named = action && action.name && action.name !== 'anonymous' && !/^bound /.test(action.name);
+      this.#actionAt = named ? { module: moduleURL(options.module ?? programModule()), name: action.name } : null;
     }
-    this.#action = options.action;
     const v = view(this.#piece);
     this.#words = new Int32Array(v.buffer, v.byteOffset, 4);
     if (typeof parties === 'number') this.#words[PARTIES] = parties;
@@ -133,8 +150,17 @@ export class Barrier {
     this.#break();
   }
 
+  async #load({ module, name }: NonNullable<State['action']>) {
+    const exports = await importingTarget(module, () => import(module)) as Record<string, unknown>;
+    const fn = exports[name];
+    if (typeof fn !== 'function') throw new TypeError(`The barrier's action "${name}" is not exported from ${module}: export it so other processes and threads can run it`);
+    this.#action = fn as () => void;
+  }
+
   [REDUCE](): Reduced {
-    return { $mpkit: 'Barrier', state: { piece: this.#piece, cond: this.#cond[REDUCE](), timeout: this.#timeout } };
+    if (this.#action && !this.#actionAt) throw new TypeError('A barrier\'s action that is not a named function cannot be sent to another process or thread: export a named function and pass it as the action');
+    const state: State = { piece: this.#piece, cond: this.#cond[REDUCE](), timeout: this.#timeout, action: this.#actionAt };
+    return { $mpkit: 'Barrier', state };
   }
 }
 

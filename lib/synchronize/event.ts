@@ -1,10 +1,12 @@
-// Event: one flag word; waiters sleep on it while it is clear, and set() wakes them all.
+// Event: a flag word and a generation word; waiters sleep on the generation, and set() moves it
+// on and wakes them all. A waiter that slept through a set() returns true even if clear() came
+// right after, before it ran, as CPython's waiters do: it was woken by the set, not by chance.
 import { allocate, view, type Piece } from '../heap.ts';
 import { futexWake } from '../platform/linux.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
 import { checkTimeout, deadline, runAsync, runBlocking, slice, type Waiting } from '../waiting.ts';
 
-const FLAG = 0;
+const FLAG = 0, GENERATION = 1;
 const ALL = 0x7fffffff;
 
 export class Event {
@@ -13,10 +15,10 @@ export class Event {
   readonly #address: bigint;
 
   constructor(piece?: Piece) {
-    this.#piece = piece ?? allocate(4);
+    this.#piece = piece ?? allocate(8);
     const v = view(this.#piece);
-    this.#words = new Int32Array(v.buffer, v.byteOffset, 1);
-    this.#address = v.address;
+    this.#words = new Int32Array(v.buffer, v.byteOffset, 2);
+    this.#address = v.address + 4n; // the generation word
   }
 
   isSet(): boolean {
@@ -24,7 +26,9 @@ export class Event {
   }
 
   set(): void {
-    if (Atomics.exchange(this.#words, FLAG, 1) === 0) futexWake(this.#address, ALL);
+    if (Atomics.exchange(this.#words, FLAG, 1) !== 0) return;
+    Atomics.add(this.#words, GENERATION, 1);
+    futexWake(this.#address, ALL);
   }
 
   clear(): void {
@@ -33,11 +37,13 @@ export class Event {
 
   *#wait(timeout?: number | null): Waiting<boolean> {
     checkTimeout(timeout);
-    const end = deadline(timeout);
-    while (!this.isSet() && performance.now() < end) {
-      yield { address: this.#address, expected: 0, ms: slice(end) };
+    const end = deadline(timeout), seen = Atomics.load(this.#words, GENERATION);
+    for (;;) {
+      if (this.isSet()) return true;
+      if (Atomics.load(this.#words, GENERATION) !== seen) return true; // set, then cleared before we ran
+      if (performance.now() >= end) return false;
+      yield { address: this.#address, expected: seen, ms: slice(end) };
     }
-    return this.isSet();
   }
 
   /** Sleeps until the flag is set or `timeout` seconds pass; returns the flag. */

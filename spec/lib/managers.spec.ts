@@ -65,6 +65,10 @@ test('a dict, a namespace, a value and a set; a proxy stored in a dict stays a p
   assert.is(await d.get('missing', 'fallback'), 'fallback');
   assert.equal(await d.toObject(), { b: 2, c: 3 });
   await rejects(d.delete('nope'), /No key "nope"/);
+  assert.equal(await d.copy(), { b: 2, c: 3 });
+  await d.set('last', 4);
+  assert.equal(await d.popitem(), ['last', 4], 'popitem takes the last added, as in Python');
+  assert.equal(await d.keys(), ['b', 'c']);
   const inner = await manager.list<number>([1, 2]);
   await d.set('inner', inner);
   const again = await d.get('inner') as mp.ListProxy<number>;
@@ -128,6 +132,14 @@ test("while an object of a type of the user's is held, stored objects stay, as i
   assert.is(await manager.numberOfObjects(), 2);
   const back = (await keeper.kept()) as mp.ListProxy<number>;
   assert.equal(await back.toArray(), [7], 'still a proxy of the same list');
+});
+
+test("Manager({ initializer, initargs }) runs it in the server process before it serves; a non-function is refused", async () => {
+  const pid = mp.Value('i', 0);
+  await using manager = await new mp.SyncManager({ module, initializer: targets.recordServerPid, initargs: [pid] }).start();
+  assert.is(pid.value, manager.pid);
+  assert.throws(() => new mp.SyncManager({ initializer: 42 as never }), /A manager initializer is a named function exported by the manager's module/);
+  await rejects(new mp.SyncManager({ module: null, initializer: 'recordServerPid' }).start(), /needs the module that exports it/);
 });
 
 test('a wrong key is refused before any request is read, with a clear error', async () => {

@@ -87,6 +87,27 @@ test('a worker killed mid-task: that task rejects, the worker is replaced, the p
   assert.equal(await pool.map(targets.square, [1, 2, 3]), [1, 4, 9]);
 });
 
+test('imap over an input that throws at item k yields the first k results, then the error, as in CPython', async () => {
+  await using pool = new mp.Pool(2, { module });
+  function* throwsAt(k: number) {
+    for (let i = 0; ; i++) {
+      if (i === k) throw new RangeError(`no item ${k}`);
+      yield i;
+    }
+  }
+  for (const chunksize of [1, 3]) {
+    const seen: number[] = [];
+    let error: unknown = null;
+    try {
+      for await (const v of pool.imap(targets.square, throwsAt(7), { chunksize })) seen.push(v);
+    } catch (e) { error = e; }
+    assert.equal(seen, [0, 1, 4, 9, 16, 25, 36], `chunksize ${chunksize}`);
+    assert.instance(error, RangeError);
+  }
+  const timedOut = await pool.applyAsync(targets.slowly, [300]).get(0.01).then(() => null, (e: unknown) => e);
+  assert.instance(timedOut, mp.TimeoutError, "AsyncResult.get's timeout is mpkit's one TimeoutError, as CPython's is multiprocessing.TimeoutError");
+});
+
 test('imap keeps order, imapUnordered streams as tasks finish, an endless input is pulled lazily', async () => {
   await using pool = new mp.Pool(2, { module });
   const ordered: number[] = [];

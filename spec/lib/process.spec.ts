@@ -42,6 +42,35 @@ test('a child knows its parent; the main process has none', async () => {
   assert.is(mp.currentProcess().name, 'MainProcess');
 });
 
+test('daemon is set before start(): on a started process or thread it throws, as in Python', async () => {
+  const v = mp.Value('i', 0);
+  for (const worker of [new mp.Process({ target: targets.setTo, args: [v, 1], module }), new Thread({ target: targets.setTo, args: [v, 2], module })]) {
+    worker.daemon = true;
+    assert.ok(worker.daemon);
+    worker.start();
+    assert.throws(() => { worker.daemon = false; }, /Cannot set daemon on a (process|thread) that has started: set it before start\(\)/);
+    await worker.join(30);
+  }
+});
+
+test('a child process waits for its non-daemon threads before it exits, as CPython does; activeCount and enumerate see them', async () => {
+  const event = new mp.Event();
+  const p = new mp.Process({ target: targets.startSetterThread, args: [event], module });
+  p.start();
+  await p.join(60);
+  assert.is(p.exitCode, 0);
+  assert.ok(event.isSet(), 'the thread the target started finished before the process ended');
+  const { activeCount, enumerate } = await import('mpkit/threading');
+  const done = new mp.Event();
+  const t = new Thread({ target: targets.waitFor, args: [done], module });
+  t.start();
+  assert.is(activeCount(), 2);
+  assert.equal(enumerate(), [t]);
+  done.set();
+  await t.join(30);
+  assert.is(activeCount(), 1);
+});
+
 test('an exception in the child exits 1', async () => {
   const p = await run(targets.fail, ['expected failure from a spec']);
   assert.is(p.exitCode, 1);
@@ -167,6 +196,8 @@ test('Value and Array: typecodes, raw forms, locks, bad input', () => {
   v.getLock().acquire();
   assert.ok(shared.locked(), 'the lock given is the lock used');
   v.getLock().release();
+  assert.is(v.getLock(), shared, 'getLock() returns that very object, as in CPython');
+  assert.is(mp.Array('i', 2, { lock: shared }).getLock(), shared);
   assert.ok(mp.Array('i', [1, 2]).getLock() instanceof mp.RLock, 'an RLock by default, as in CPython');
   const big = mp.Array('Q', [1n, 2n ** 63n]);
   assert.is(big[1], 2n ** 63n);

@@ -84,6 +84,60 @@ test('an item bigger than the ring travels in its own segment, and nothing is le
   assert.is(got[199_999], 199_999);
 });
 
+test('items bigger than the ring, put by a process or thread that ends right after, all arrive, in order', async () => {
+  for (const kind of ['process', 'thread'] as const) {
+    const q = new mp.Queue<string>(0, { capacity: 4096 });
+    const args: [mp.Queue<string>, number, number] = [q, 3, 4 * 1024 * 1024];
+    const worker = kind === 'process' ? new mp.Process({ target: targets.putBigAndEnd, args, module }) : new Thread({ target: targets.putBigAndEnd, args, module });
+    worker.start();
+    await worker.join(60);
+    if (worker instanceof mp.Process) assert.is(worker.exitCode, 0, 'the process ended before anything was taken');
+    for (let i = 0; i < 3; i++) {
+      const item = await q.getAsync({ timeout: 30 });
+      assert.is(item.length, 4 * 1024 * 1024, `${kind}: item ${i} whole`);
+      assert.is(item[0], String(i), `${kind}: item ${i} in order`);
+    }
+  }
+});
+
+test("the Pipe idiom: the parent closes its copy of the child's end, and the exchange still works", async () => {
+  for (const kind of ['process', 'thread'] as const) {
+    const [mine, theirs] = mp.Pipe<string>();
+    const worker = kind === 'process' ? new mp.Process({ target: targets.echoPipe, args: [theirs], module }) : new Thread({ target: targets.echoPipe, args: [theirs], module });
+    worker.start();
+    theirs.close(); // this process's copy only
+    mine.send('still open');
+    assert.is(await mine.recvAsync(), 'STILL OPEN', kind);
+    mine.close(); // now the child's recv ends, and so does the child
+    await worker.join(30);
+    assert.not.ok(worker.isAlive(), `${kind} ended when the pipe closed`);
+  }
+});
+
+test('a child that sends and closes: the parent gets every item, then EOFError; a killed holder ends the pipe too', async () => {
+  const [mine, theirs] = mp.Pipe<number>();
+  const p = new mp.Process({ target: targets.sendThenClose, args: [theirs, 1000], module });
+  p.start();
+  theirs.close();
+  await p.join(30);
+  const got: number[] = [];
+  for (;;) {
+    try { got.push(await mine.recvAsync()); } catch (e) { assert.instance(e, mp.EOFError); break; }
+  }
+  assert.equal(got, Array.from({ length: 1000 }, (_, i) => i));
+
+  const [other, held] = mp.Pipe<string>(), holding = new mp.Event();
+  const holder = new mp.Process({ target: targets.holdPipeUntilKilled, args: [held, holding], module });
+  holder.start();
+  held.close();
+  assert.ok(await holding.waitAsync(30));
+  holder.kill();
+  await holder.join(30);
+  const outcome = await other.recvAsync().then(() => 'received', (e: unknown) => e);
+  assert.instance(outcome, mp.EOFError, 'the only holder of the other end died: EOF, not a hang');
+  assert.throws(() => other.send('x'), (e: unknown) => e instanceof mp.EOFError);
+});
+
 test('a pipe between threads and processes; closing one end ends the other', async () => {
   for (const kind of ['process', 'thread'] as const) {
     const [mine, theirs] = mp.Pipe<string>();

@@ -54,9 +54,11 @@ test('ShareableList: items, types, fixed room, bad input', () => {
   sl[1] = 3; // a float stays a float
   assert.ok(sl.format.startsWith('8sd8s'), sl.format);
   assert.throws(() => (sl[2] = 'far too long for its room'), /room for 8 bytes/);
+  assert.is(sl[2], 'hi', 'a write that failed leaves the old value, as in CPython');
   assert.throws(() => sl.get(7), /out of range/);
   assert.throws(() => sl.set(0, {} as never), /holds numbers/);
   assert.throws(() => sl.set(0, 2n ** 64n), /64 bits/);
+  assert.is(sl[0], 'seven77', 'and so does one that does not fit 64 bits');
   assert.is(sl.index(3), 1);
   assert.is(sl.count(null), 1);
   assert.throws(() => sl.index('nope'), /not in the ShareableList/);

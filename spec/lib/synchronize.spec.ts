@@ -125,6 +125,34 @@ test('Event: set in a child wakes the parent; wait times out while clear', async
   assert.ok(event.wait(), 'a set event returns at once');
 });
 
+test('Event: set() then clear() at once still wakes every process and thread that was waiting, as in CPython', async () => {
+  const event = new mp.Event(), ready = new mp.Semaphore(0), out = mp.Array('i', 4);
+  const waiters = [0, 1, 2, 3].map((i) => start(targets.waitThroughSetClear, [event, ready, out, i], i < 2 ? 'process' : 'thread'));
+  for (let i = 0; i < 4; i++) assert.ok(await ready.acquireAsync({ timeout: 60 }));
+  event.set();
+  event.clear();
+  for (const w of waiters) await w.join();
+  assert.equal([...out], [1, 1, 1, 1]);
+  assert.not.ok(event.isSet());
+  assert.not.ok(event.wait(-1), 'a negative timeout does not wait');
+});
+
+test("Barrier: its action runs exactly once a round, in whichever process or thread arrives last, before any is released", async () => {
+  const counter = mp.Value('i', 0), early = mp.Value('i', 0), rounds = 20;
+  targets.setTripCounter(counter);
+  const barrier = new mp.Barrier(3, { action: targets.countTrip, module });
+  const others = [start(targets.meetWithAction, [barrier, counter, early, rounds]), start(targets.meetWithAction, [barrier, counter, early, rounds], 'thread')];
+  for (let r = 0; r < rounds; r++) {
+    await barrier.waitAsync();
+    if (counter.value < r + 1) early.value += 1;
+  }
+  for (const p of others) await p.join();
+  assert.is(counter.value, rounds);
+  assert.is(early.value, 0);
+  const unnamed = Object.defineProperty(() => {}, 'name', { value: '' }); // a function with no name at all
+  assert.throws(() => new mp.Process({ target: targets.meet, args: [new mp.Barrier(2, { action: unnamed }), mp.Array('i', 1)] as never, module }).start(), /not a named function cannot be sent/);
+});
+
 test('Barrier: three processes meet, each with its own index', async () => {
   const barrier = new mp.Barrier(3);
   const seen = mp.Array('i', 3);
