@@ -7,6 +7,7 @@ import { childCommand, childEnv, childModule } from './platform/launch.ts';
 import { ENDED, checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
 import { checkNotImporting, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
+import { processEnded } from './platform/linux.ts';
 
 export type ProcessOptions<A extends unknown[]> = ArgsOption<A> & {
   target: Target<A>;
@@ -145,7 +146,26 @@ export function currentProcess(): ProcessInfo {
   return { name: ownName('MainProcess'), pid: process.pid };
 }
 
-export function parentProcess(): ProcessInfo | null {
+/** The process that started this one, as CPython's parent_process() gives it: it can be watched, not controlled. */
+export class ParentProcess implements ProcessInfo {
+  readonly name = 'MainProcess';
+  readonly pid: number;
+  constructor(pid: number) { this.pid = pid; }
+
+  /** False once the parent has ended (killed, or exited). */
+  isAlive(): boolean { return !processEnded(this.pid); }
+
+  /** Resolves once the parent has ended, or after `timeout` seconds. */
+  async join(timeout: number | null = null): Promise<void> {
+    const end = timeout === null ? Infinity : Date.now() + Math.max(0, timeout) * 1000;
+    while (this.isAlive() && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(PARENT_POLL_MS, Math.max(0, end - Date.now()))));
+  }
+}
+
+// A parent is not ours to wait on (no exit event reaches a child), so its end is looked for.
+const PARENT_POLL_MS = 50;
+
+export function parentProcess(): ParentProcess | null {
   const pid = ownParent();
-  return pid === null ? null : { name: 'MainProcess', pid };
+  return pid === null ? null : new ParentProcess(pid);
 }

@@ -7,7 +7,10 @@ import { checkNotImporting, finishBeforeExit, ownName } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
-import { ownFile } from './platform/files.ts';
+import { ownFile, ownTargets } from './platform/files.ts';
+import { Event } from './synchronize.ts';
+import { moduleURL } from './spawn.ts';
+import { programModule } from './platform/runtime.ts';
 
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
 
@@ -110,4 +113,46 @@ export function activeCount(): number {
 /** The threads this one started that are still alive (Python's enumerate, less the calling thread itself: currentThread()). */
 export function enumerate(): Thread[] {
   return [...running];
+}
+
+export type TimerOptions<A extends unknown[]> = ArgsOption<A> & { name?: string; daemon?: boolean; module?: string | URL };
+
+/**
+ * Python's threading.Timer: a thread that calls `target` after `interval` seconds, unless cancel()
+ * comes first. As with Thread, the target is a named function exported by its module.
+ */
+export class Timer<A extends unknown[] = unknown[]> extends Thread<[number, Event, string, string, unknown[]]> {
+  readonly #cancelled: Event;
+
+  constructor(interval: number, target: Target<A>, options: TimerOptions<A> = {} as TimerOptions<A>) {
+    if (typeof interval !== 'number' || Number.isNaN(interval)) throw new TypeError(`A Timer's interval is a number of seconds, not ${String(interval)}`);
+    checkTarget('Timer', { target, ...options } as ThreadOptions<A>);
+    const name = typeof target === 'string' ? target : target.name;
+    const cancelled = new Event();
+    const at = moduleURL(options.module ?? programModule());
+    super({ target: 'timerThread', module: ownTargets(import.meta.url), args: [interval, cancelled, at, name, options.args ?? []], name: options.name, daemon: options.daemon });
+    this.#cancelled = cancelled;
+  }
+
+  /** Stops the timer if it has not fired yet. */
+  cancel(): void {
+    this.#cancelled.set();
+  }
+}
+
+/** What a Timer's thread runs (exported so that thread can find it): wait, then call, unless cancelled. */
+export async function timerThread(interval: number, cancelled: Event, module: string, target: string, args: unknown[]) {
+  if (await cancelled.waitAsync(interval)) return;
+  const fn = (await import(module) as Record<string, unknown>)[target];
+  if (typeof fn !== 'function') throw new TypeError(`Target "${target}" is not exported from ${module}: export it so the timer's thread can import it`);
+  await fn(...args);
+}
+
+/**
+ * Python's threading.local. In JavaScript every thread has its own module globals already, so any
+ * object made at a module's top level is local to the thread that evaluates it; this class gives
+ * code ported from Python the name it expects.
+ */
+export class local {
+  [name: string]: unknown;
 }

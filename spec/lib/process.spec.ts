@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as mp from 'mpkit';
-import { Thread, currentThread, mainThread } from 'mpkit/threading';
+import { Thread, Timer, currentThread, mainThread } from 'mpkit/threading';
 import * as targets from '../fixtures/targets.ts';
 
 const module = new URL('../fixtures/targets.ts', import.meta.url);
@@ -69,6 +69,36 @@ test('a child process waits for its non-daemon threads before it exits, as CPyth
   done.set();
   await t.join(30);
   assert.is(activeCount(), 1);
+});
+
+test('parentProcess() in a child and a grandchild: alive while it runs, and join() waits for its end', async () => {
+  assert.is(mp.parentProcess(), null, 'the main process has none');
+  const seen = mp.Array('i', 3), looked = new mp.Event();
+  const p = new mp.Process({ target: targets.watchParents, args: [seen, looked], module });
+  p.start();
+  await p.join(60);
+  for (let i = 0; i < 1200 && seen[2] === 0; i++) await new Promise((r) => setTimeout(r, 50)); // the grandchild outlives its parent
+  assert.equal([...seen], [1, 1, 1]);
+});
+
+test('Timer calls its target after the interval unless cancelled first; local() data is per thread', async () => {
+  const v = mp.Value('i', 0);
+  const fires = new Timer(0.05, targets.setTo, { args: [v, 5], module });
+  fires.start();
+  await fires.join(30);
+  assert.is(v.value, 5);
+  const cancelled = new Timer(30, targets.setTo, { args: [v, 9], module });
+  cancelled.start();
+  cancelled.cancel();
+  await cancelled.join(30);
+  assert.is(v.value, 5, 'a cancelled timer never calls its target');
+  targets.perThread.owner = 'the main thread';
+  const seen = mp.Value('i', 0);
+  const t = new Thread({ target: targets.seesOwnLocal, args: [seen], module });
+  t.start();
+  await t.join(30);
+  assert.is(seen.value, 1);
+  assert.is(targets.perThread.owner, 'the main thread');
 });
 
 test('an exception in the child exits 1', async () => {
