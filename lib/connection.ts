@@ -1,14 +1,10 @@
 // CPython's connection.py: framed messages over a socket and the authkey handshake (for managers),
-// then Pipe. A frame is a 4-byte big-endian length and that many bytes. Before anything else is
+// and Pipe (connection/pipe.ts). A frame is a 4-byte big-endian length and that many bytes. Before anything else is
 // read, both ends prove they hold the key with an HMAC-SHA256 challenge (CPython 3.12 does the
 // same), so a peer without it never gets a request decoded. Frames have a size limit; a peer that
 // breaks it is cut off.
 import type { Server, Socket } from 'node:net';
 import { builtin } from './platform/builtins.ts';
-import { Full, Queue } from './queues.ts';
-import { Holders } from './connection/holders.ts';
-import type { Piece } from './heap.ts';
-import { REDUCE, registerType, revive, type Reduced } from './reduction.ts';
 
 /** A Unix socket path, or a TCP host and port. */
 export type Address = string | { host: string; port: number };
@@ -212,129 +208,4 @@ export async function listen(address: Address, key: Uint8Array, onConnection: (c
   return { server, address: typeof address === 'string' || !bound || typeof bound === 'string' ? address : { host: address.host, port: bound.port } };
 }
 
-// --- Pipe ---------------------------------------------------------------------------------------
-// Python's Pipe: two connected ends, each able to send what the other receives. Here each
-// direction is a queue in shared memory, so the ends work between threads, between processes, and
-// across the two. As in CPython, closing an end closes this process's copy only: the other end's
-// recv() ends with EOFError once every copy is closed, or held by a process that has died
-// (connection/holders.ts), and only after everything sent has been received.
-
-/** The other end of a pipe closed, and nothing it sent is left. */
-export class EOFError extends Error {
-  override name = 'EOFError';
-  constructor(message = 'The other end of the pipe is closed and nothing is left to receive') { super(message); }
-}
-
-// How often a wait looks whether the other end's holders have all died.
-const HOLDERS_CHECK_S = 0.1;
-
-interface PipeState { inbox: Reduced | null; outbox: Reduced | null; holders: Piece; end: 0 | 1; from: number | null }
-
-export class Connection<T = unknown> {
-  readonly #inbox: Queue<T> | null;
-  readonly #outbox: Queue<T> | null;
-  readonly #holders: Holders;
-  readonly #end: 0 | 1;
-  #closed = false;
-
-  constructor(state: PipeState) {
-    this.#inbox = state.inbox ? revive(state.inbox) as Queue<T> : null;
-    this.#outbox = state.outbox ? revive(state.outbox) as Queue<T> : null;
-    this.#holders = new Holders(state.holders);
-    this.#end = state.end;
-    if (state.from !== null) { // a copy that was sent: this process takes it over from the sender
-      this.#holders.add(this.#end, process.pid, 1);
-      this.#holders.add(this.#end, state.from, -1);
-    }
-  }
-
-  get readable(): boolean { return this.#inbox !== null; }
-  get writable(): boolean { return this.#outbox !== null; }
-  get closed(): boolean { return this.#closed; }
-
-  #live(what: 'send' | 'receive'): Queue<T> {
-    if (this.#closed) throw new Error('This end of the pipe is closed');
-    const q = what === 'send' ? this.#outbox : this.#inbox;
-    if (!q) throw new Error(`This end of a one-way pipe cannot ${what}: use the other end`);
-    return q;
-  }
-
-  /** True once no live process holds the other end; its queues are then closed, as its last holder would have. */
-  #otherGone(): boolean {
-    if (this.#holders.live((1 - this.#end) as 0 | 1) > 0) return false;
-    this.#inbox?.close();
-    this.#outbox?.close();
-    return true;
-  }
-
-  send(value: T): void {
-    const q = this.#live('send');
-    for (;;) {
-      if (q.closed) throw new EOFError('The other end of the pipe is closed: nothing more can be sent');
-      try { return q.put(value, { timeout: HOLDERS_CHECK_S }); } catch (e) { if (!(e instanceof Full)) throw e; }
-      this.#otherGone();
-    }
-  }
-
-  async sendAsync(value: T): Promise<void> {
-    const q = this.#live('send');
-    for (;;) {
-      if (q.closed) throw new EOFError('The other end of the pipe is closed: nothing more can be sent');
-      try { return await q.putAsync(value, { timeout: HOLDERS_CHECK_S }); } catch (e) { if (!(e instanceof Full)) throw e; }
-      this.#otherGone();
-    }
-  }
-
-  /** Waits for the next value; EOFError once the other end is closed (or its holders died) and nothing is left. */
-  recv(): T {
-    const q = this.#live('receive');
-    while (!q.poll(HOLDERS_CHECK_S) || q.empty()) if ((q.closed || this.#otherGone()) && q.empty()) throw new EOFError();
-    return q.getNowait();
-  }
-
-  async recvAsync(): Promise<T> {
-    const q = this.#live('receive');
-    while (!await q.pollAsync(HOLDERS_CHECK_S) || q.empty()) if ((q.closed || this.#otherGone()) && q.empty()) throw new EOFError();
-    return q.getNowait();
-  }
-
-  /** True if a value is waiting, or one arrives within `timeout` seconds (0 or negative: do not wait; null: forever). */
-  poll(timeout: number | null = 0): boolean { return this.#live('receive').poll(timeout); }
-  pollAsync(timeout: number | null = 0): Promise<boolean> { return this.#live('receive').pollAsync(timeout); }
-
-  /**
-   * Closes this process's copy of this end. Once no process holds a copy, the other end's recv()
-   * ends with EOFError when it has received what was sent, and its send() with EOFError.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#holders.add(this.#end, process.pid, -1);
-    if (this.#holders.live(this.#end) > 0) return;
-    this.#outbox?.close();
-    this.#inbox?.close();
-  }
-
-  [Symbol.dispose]() { this.close(); }
-
-  [REDUCE](): Reduced {
-    if (this.#closed) throw new Error('A closed end of a pipe cannot be sent: send it before closing it');
-    this.#holders.add(this.#end, process.pid, 1); // the copy on its way, counted here until the receiver takes it
-    const state: PipeState = { inbox: this.#inbox?.[REDUCE]() ?? null, outbox: this.#outbox?.[REDUCE]() ?? null, holders: this.#holders.piece, end: this.#end, from: process.pid };
-    return { $mpkit: 'Connection', state };
-  }
-}
-
-/** Two connected ends; with `duplex: false`, the first only receives and the second only sends. */
-export function Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>] {
-  const a = new Queue<T>(), b = new Queue<T>(), holders = new Holders().piece;
-  if (!duplex) {
-    return [new Connection({ inbox: a[REDUCE](), outbox: null, holders, end: 0, from: null }), new Connection({ inbox: null, outbox: a[REDUCE](), holders, end: 1, from: null })];
-  }
-  return [
-    new Connection({ inbox: a[REDUCE](), outbox: b[REDUCE](), holders, end: 0, from: null }),
-    new Connection({ inbox: b[REDUCE](), outbox: a[REDUCE](), holders, end: 1, from: null }),
-  ];
-}
-
-registerType('Connection', (state: PipeState) => new Connection(state));
+export { BufferTooShort, Connection, EOFError, Pipe } from './connection/pipe.ts';

@@ -138,6 +138,30 @@ test('a child that sends and closes: the parent gets every item, then EOFError; 
   assert.throws(() => other.send('x'), (e: unknown) => e instanceof mp.EOFError);
 });
 
+test('sendBytes, recvBytes and recvBytesInto, through a child, with their errors, as in multiprocessing.connection', async () => {
+  const [mine, theirs] = mp.Pipe();
+  const p = new mp.Process({ target: targets.echoBytes, args: [theirs], module });
+  p.start();
+  theirs.close();
+  mine.sendBytes(new Uint8Array([0, 1, 2, 3, 4, 5]), 1, 3);
+  assert.equal([...await mine.recvBytesAsync()], [3, 2, 1]);
+  mine.sendBytes(new Uint8Array([7, 8]));
+  const buffer = new Uint8Array(5);
+  assert.is(mine.recvBytesInto(buffer, 2), 2);
+  assert.equal([...buffer], [0, 0, 8, 7, 0]);
+  mine.sendBytes(new Uint8Array([1, 2, 3]));
+  assert.throws(() => mine.recvBytesInto(new Uint8Array(2)), (e: unknown) => e instanceof mp.BufferTooShort && [...e.bytes].join() === '3,2,1');
+  mine.sendBytes(new Uint8Array(10));
+  assert.throws(() => mine.recvBytes(4), /longer than maxlength 4/);
+  assert.throws(() => mine.sendBytes(new Uint8Array(3), 4), /past the end/);
+  assert.throws(() => mine.sendBytes(new Uint8Array(3), -1), /at least 0/);
+  assert.throws(() => mine.sendBytes(new Uint8Array(3), 1, 3), /past the end/);
+  assert.throws(() => mine.recvBytesInto(new Uint8Array(3), 4), /outside a buffer/);
+  mine.close();
+  await p.join(30);
+  assert.is(p.exitCode, 0);
+});
+
 test('a pipe between threads and processes; closing one end ends the other', async () => {
   for (const kind of ['process', 'thread'] as const) {
     const [mine, theirs] = mp.Pipe<string>();
