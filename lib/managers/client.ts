@@ -81,11 +81,6 @@ export class Client {
     return reply;
   }
 
-  /** The server's pid and limits, once connected. */
-  get server(): { pid: number; limits: Limits } | null {
-    return this.#hello;
-  }
-
   /** Whether the request fits the server's frame limit; if not, its call fails saying so. */
   #fits(seq: number, frame: Uint8Array, what: string): boolean {
     const max = this.#hello?.limits.maxFrameBytes;
