@@ -20,20 +20,25 @@ function count(what: string, passed: number, failed: number, skipped = 0) {
   if (failed) failures.push(`${what}: ${failed} failed`);
 }
 
+// No step takes a third of this on a loaded 2-core machine: one that does has hung, and is ended
+// and counted as a failure, so CI reports it rather than waiting for ever.
+const STEP_TIMEOUT = '20m';
+
 /** Runs a command with its output shown as it comes, and returns the output as text. */
 async function shown(pieces: TemplateStringsArray, ...args: unknown[]) {
-  return watched($({ nothrow: true, quiet: true })(pieces, ...args));
+  return watched($({ nothrow: true, quiet: true, timeout: STEP_TIMEOUT })(pieces, ...args));
 }
 
 /** The same, with V8 coverage of everything it starts written to coverage/tmp. */
 async function covered(pieces: TemplateStringsArray, ...args: unknown[]) {
-  return watched($({ nothrow: true, quiet: true, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args));
+  return watched($({ nothrow: true, quiet: true, timeout: STEP_TIMEOUT, env: { ...process.env, NODE_V8_COVERAGE: coverage } })(pieces, ...args));
 }
 
 async function watched(p: ProcessPromise) {
   p.stdout.on('data', (b: Buffer) => process.stdout.write(b));
   p.stderr.on('data', (b: Buffer) => process.stderr.write(b));
   const r = await p;
+  if (r.signal) console.log(`✗ ended by ${r.signal} after ${STEP_TIMEOUT}: it hung`);
   return { code: r.exitCode ?? 1, out: r.stdout.replace(/\x1b\[[0-9;]*m/g, '') };
 }
 
