@@ -4,7 +4,7 @@
 // The pieces: connection.ts (frames, handshake), managers/server.ts (the objects and their
 // reference counts), managers/shared_types.ts (what the objects do), managers/proxies.ts (the
 // client's side).
-import { describe, type Address } from './connection.ts';
+import { describe, type Address } from './connection/socket.ts';
 import { Process } from './process.ts';
 import { Event } from './synchronize.ts';
 import { Value, type SharedValue } from './sharedctypes.ts';

@@ -7,24 +7,11 @@ import { Full, Queue } from '../queues.ts';
 import { REDUCE, registerType, revive, type Reduced } from '../reduction.ts';
 import type { Piece } from '../heap.ts';
 import { Holders } from './holders.ts';
+import { BufferTooShort, EOFError } from './errors.ts';
 
-/** The other end of a pipe closed, and nothing it sent is left. */
-export class EOFError extends Error {
-  override name = 'EOFError';
-  constructor(message = 'The other end of the pipe is closed and nothing is left to receive') { super(message); }
-}
+export { BufferTooShort, EOFError };
 
-/** A message too long for the buffer given to recvBytesInto(); `bytes` is the whole message. */
-export class BufferTooShort extends Error {
-  override name = 'BufferTooShort';
-  readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
-    super(`A message of ${bytes.length} bytes does not fit the buffer: it is in this error's bytes`);
-    this.bytes = bytes;
-  }
-}
-
-function bytesToSend(bytes: Uint8Array, offset: number, size?: number): Uint8Array {
+export function bytesToSend(bytes: Uint8Array, offset: number, size?: number): Uint8Array {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('sendBytes() sends a Uint8Array');
   if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset is a whole number, at least 0, not ${offset}`);
   if (offset > bytes.length) throw new RangeError(`offset ${offset} is past the end of a buffer of ${bytes.length} bytes`);
@@ -34,7 +21,7 @@ function bytesToSend(bytes: Uint8Array, offset: number, size?: number): Uint8Arr
   return bytes.slice(offset, end);
 }
 
-function receivedBytes(message: unknown, maxlength?: number): Uint8Array {
+export function receivedBytes(message: unknown, maxlength?: number): Uint8Array {
   if (!(message instanceof Uint8Array)) throw new TypeError('The message received is not bytes: it was sent with send(), so take it with recv()');
   if (maxlength !== undefined && message.length > maxlength) throw new RangeError(`A message of ${message.length} bytes is longer than maxlength ${maxlength}`);
   return message;

@@ -1,7 +1,7 @@
 // A client's side of a manager: one connection per manager per thread, shared by every proxy, with
 // many requests in flight at once (each reply names its request). When the server goes away, every
 // call still waiting fails at once with an error that says so.
-import { connect, describe, type Address, type SocketConnection } from '../connection.ts';
+import { connect, describe, type Address, type FramedSocket } from '../connection/socket.ts';
 import { rethrown, type RemoteErrorData } from '../remote.ts';
 import { decode, encode, type Op, type RefHandlers } from './wire.ts';
 import { Lane, type LaneOffer } from './lanes.ts';
@@ -29,9 +29,9 @@ export class ManagerGoneError extends Error {
 export class Client {
   readonly address: Address;
   readonly key: Uint8Array;
-  #conn: SocketConnection | null = null;
+  #conn: FramedSocket | null = null;
   #lane: Lane | null = null;
-  #connecting: Promise<SocketConnection> | null = null;
+  #connecting: Promise<FramedSocket> | null = null;
   #queued: { seq: number; frame: Uint8Array; what: string }[] = [];
   #seq = 0;
   #waiting = new Map<number, Waiter>();
@@ -54,7 +54,7 @@ export class Client {
     return this.#waiting.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #open(): Promise<SocketConnection> {
+  #open(): Promise<FramedSocket> {
     this.#connecting ??= connect(this.address, this.key).then(async (conn) => {
       this.#read(conn);
       // On this machine (a Unix socket), requests and replies then go through shared memory.
@@ -74,7 +74,7 @@ export class Client {
     return this.#connecting;
   }
 
-  #ask(conn: SocketConnection, op: Op, ...operands: unknown[]): Promise<unknown> {
+  #ask(conn: FramedSocket, op: Op, ...operands: unknown[]): Promise<unknown> {
     const seq = ++this.#seq;
     const reply = new Promise((resolve, reject) => this.#wait(seq, { resolve, reject }));
     conn.sendBytes(encode([seq, op, ...operands], this.refs));
@@ -119,7 +119,7 @@ export class Client {
     return true;
   }
 
-  #read(conn: SocketConnection) {
+  #read(conn: FramedSocket) {
     conn.onFrames((frame) => this.#deliver(frame), (e) => {
       this.#lane?.close();
       this.#fail(new ManagerGoneError(`The manager at ${describe(this.address)} is gone (it shut down, or its process died): start it again to go on`, { cause: e }));

@@ -2,7 +2,7 @@
 // awaitable, since it is a request over a socket; names follow Python, with JavaScript's beside
 // them. A proxy passed to a Process or Thread arrives connected to the same object, and an object
 // is freed when its last proxy is gone (released, or collected).
-import { describe, type Address } from '../connection.ts';
+import { describe, type Address } from '../connection/socket.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
 import { TimeoutError } from '../waiting.ts';
 import { Client } from './client.ts';

@@ -9,7 +9,7 @@
 // way to another process is lent: counted on no connection until the receiver claims it, so its
 // object outlives a sender that exits at once (a child returning a list it made).
 import type { Server as NetServer } from 'node:net';
-import { listen, type Address, type SocketConnection } from '../connection.ts';
+import { listen, type Address, type FramedSocket } from '../connection/socket.ts';
 import { Caller, withCaller, type Limits } from './caller.ts';
 import { Ref, decode, encode, type RefHandlers, type Reply } from './wire.ts';
 import { errorData } from '../remote.ts';
@@ -55,7 +55,7 @@ export class Server {
   #exposed = new Map<string, Set<string>>();
   #next = 1;
   #net: NetServer | null = null;
-  #clients = new Set<SocketConnection>();
+  #clients = new Set<FramedSocket>();
   #hub = new LaneHub();
   #candidates = new Set<number>(); // stored objects no proxy names: freed once unreachable
   #pending = new Set<unknown[]>(); // the operands of calls still running, which hold what they were given
@@ -110,7 +110,7 @@ export class Server {
     return obj;
   }
 
-  #serve(conn: SocketConnection) {
+  #serve(conn: FramedSocket) {
     const who = new Caller(this.limits);
     const owned: Owned = new Map();
     this.#clients.add(conn);

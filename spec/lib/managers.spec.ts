@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import * as mp from 'mpkit';
-import { connect } from '../../lib/connection.ts';
+import { connect } from '../../lib/connection/socket.ts';
 import { Client } from '../../lib/managers/client.ts';
 import * as targets from '../fixtures/targets.ts';
 
