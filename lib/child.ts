@@ -18,16 +18,23 @@ export function receivedSpec(): SpawnSpec | null {
   return file ? JSON.parse(builtin('node:fs').readFileSync(file, 'utf8')) : null;
 }
 
+const RUN_AS_CHILD = Symbol.for('mpkit.runAsChild');
+/** The key of the message a thread sends its starter when its target throws. */
+export const THREAD_ERROR = 'mpkit.threadError';
+
 /** In the child: import the module and find the target, with an error that says what to change. */
 export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'target' | 'args' | 'shared'>): Promise<{ fn: (...args: unknown[]) => unknown; args: unknown[] }> {
   // mpkit loads first when the arguments hold its objects: each type registers, as its module
   // loads, how it revives.
   if (spec.shared) await import(ownFile('index.ts').href);
   const mod = await importingTarget(spec.source ?? spec.module, () => import(spec.module)) as Record<string, unknown>;
-  const fn = mod[spec.target];
+  let fn = mod[spec.target];
   if (typeof fn !== 'function') {
     throw new TypeError(`Target "${spec.target}" is not exported from ${spec.source ?? spec.module}: export it so the child can import it`);
   }
+  // A subclass of Process that overrides run() (process.ts): its class makes the instance that runs.
+  const runAsChild = (fn as { [RUN_AS_CHILD]?: (fields: unknown) => unknown })[RUN_AS_CHILD];
+  if (runAsChild) fn = runAsChild.bind(fn);
   if (!spec.args) return { fn: fn as (...args: unknown[]) => unknown, args: [] };
   const args = loads(Buffer.from(spec.args, 'base64')) as unknown[];
   await revivedWhole();
@@ -56,10 +63,18 @@ export async function runChild(): Promise<void> {
       exit(0);
     }
   } catch (e) {
+    // A thread's error goes to the thread that started it, whose excepthook prints it (threading.ts);
+    // the process goes on, as in Python.
+    if (!main) return reportToStarter(e);
     console.error(e instanceof Error ? e.stack : e);
-    if (main) exit(1);
-    // A thread that raises prints its stack and ends; the process goes on, as in Python.
+    exit(1);
   }
+}
+
+/** A thread's error, as a message to the thread that started it (an Error is cloned whole; anything else as text). */
+function reportToStarter(e: unknown) {
+  const port = builtin('node:worker_threads').parentPort!;
+  try { port.postMessage({ [THREAD_ERROR]: e }); } catch { port.postMessage({ [THREAD_ERROR]: String(e) }); }
 }
 
 // A daemon process ends with its parent, as in Python: a parent that exits terminates its daemons

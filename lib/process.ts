@@ -2,9 +2,10 @@
 // parent's module (Python's spawn start method). Its stdout and stderr are the parent's.
 import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
-import { RUNTIMES, runtime, type RuntimeName } from './platform/runtime.ts';
+import { RUNTIMES, programModule, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
-import { ENDED, checkTarget, joinWithin, makeSpec, specEnv, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkTarget, joinWithin, makeSpec, moduleURL, specEnv, type ArgsOption, type Target } from './spawn.ts';
+import { sendable } from './reduction.ts';
 import { checkNotImporting, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
 import { processEnded } from './platform/linux.ts';
@@ -19,7 +20,12 @@ export type ProcessOptions<A extends unknown[]> = ArgsOption<A> & {
   runtime?: RuntimeName;
 };
 
+/** What a subclass that overrides run() passes to super(): no target, as its run() is what the child runs. */
+export type RunOptions = Omit<ProcessOptions<[]>, 'target' | 'args'> & { target?: never; args?: never };
+
 type State = 'initial' | 'started' | 'exited';
+// A subclass's instance is made in the child by this static method, looked up by this key.
+const RUN_AS_CHILD = Symbol.for('mpkit.runAsChild');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a set of processes of any argument types
 const active = new Set<Process<any[]>>();
 let counter = 0;
@@ -33,9 +39,13 @@ export class Process<A extends unknown[] = unknown[]> {
   #options: ProcessOptions<unknown[]>; // A checks the constructor's arguments only, so any Process is a Process<unknown[]>
   #child: ChildProcess | null = null;
   #exited: Promise<void> | null = null;
+  #self = false; // this object is the process itself, made in the child (a subclass's run())
 
-  constructor(options: ProcessOptions<A>) {
-    checkTarget('Process', options);
+  constructor(options: ProcessOptions<A>);
+  /** For a subclass that overrides run(). */
+  constructor(options?: RunOptions);
+  constructor(options: ProcessOptions<A> | RunOptions = {}) {
+    if (!overridesRun(new.target)) checkTarget('Process', options);
     if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
       throw new TypeError(`Unknown runtime "${options.runtime}": use ${RUNTIMES.join(', ')}`);
     }
@@ -52,13 +62,36 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#self ? process.pid : this.#child?.pid;
+  }
+
+  /**
+   * What the process runs: the target with its arguments. A subclass may override it, as in Python;
+   * its class must then be exported by its module (the child imports it), and the child gets an
+   * instance of it with the public fields this one had at start(). Called directly, it runs here.
+   */
+  run(): unknown {
+    const { target, args = [], module } = this.#options;
+    if (typeof target === 'function') return target(...args);
+    return import(moduleURL(module ?? programModule())).then((m: Record<string, (...a: unknown[]) => unknown>) => m[target as string](...args));
+  }
+
+  /** In the child: an instance of this subclass, with the parent's fields, whose run() is the process. */
+  static [RUN_AS_CHILD](this: new () => Process, fields: Record<string, unknown>): unknown {
+    const self = Reflect.construct(Process, [], this) as Process; // Process's constructor only: the fields come from the parent
+    Object.assign(self, fields);
+    self.#self = true;
+    self.#state = 'started';
+    return self.run();
   }
 
   start(): void {
     if (this.#state !== 'initial') throw new Error('Cannot start a process twice');
     checkNotImporting('Process');
-    const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), daemon: this.daemon };
+    const subclass = overridesRun(this.constructor) ? this.constructor.name : null;
+    const target = subclass ?? this.#options.target as Target<unknown[]>;
+    const targetArgs = subclass ? [this.#fields()] : this.#options.args ?? [];
+    const spec = { ...makeSpec(target, targetArgs, this.name, this.#options.module), daemon: this.daemon };
     let typescript = true; // a child on another runtime reads what it is given
     if ((this.#options.runtime ?? runtime) === runtime) {
       const chosen = childModule(spec.module, bootstrap);
@@ -98,6 +131,13 @@ export class Process<A extends unknown[] = unknown[]> {
     return this.#state === 'started';
   }
 
+  /** The public fields a subclass's instance in the child starts with; refused here if one cannot be sent. */
+  #fields(): Record<string, unknown> {
+    const { exitCode: _, ...fields } = { ...this } as Record<string, unknown>;
+    sendable(fields, `${this.constructor.name}'s fields`);
+    return fields;
+  }
+
   [ENDED](): Promise<void> {
     if (!this.#exited) throw new Error('Cannot wait for a process that was not started');
     return this.#exited;
@@ -121,6 +161,10 @@ export class Process<A extends unknown[] = unknown[]> {
   toString() {
     return `<Process name='${this.name}' pid=${this.pid ?? 'none'} ${this.#state === 'exited' ? `exitcode=${this.exitCode}` : this.#state}>`;
   }
+}
+
+function overridesRun(cls: unknown): boolean {
+  return typeof cls === 'function' && cls !== Process && (cls as typeof Process).prototype.run !== Process.prototype.run;
 }
 
 let hooked = false;

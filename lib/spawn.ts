@@ -29,7 +29,8 @@ export interface SpawnSpec {
 /** Refuses options without a usable target when a Process or Thread is made. */
 export function checkTarget(kind: string, options: { target?: unknown } | undefined) {
   if (!options || (typeof options.target !== 'function' && typeof options.target !== 'string')) {
-    throw new TypeError(`${kind} needs a target: an exported function, or its export name`);
+    const or = kind === 'Process' ? ', or a subclass of Process that overrides run()' : '';
+    throw new TypeError(`${kind} needs a target: an exported function, or its export name${or}`);
   }
 }
 

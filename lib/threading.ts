@@ -10,6 +10,7 @@ import { builtin } from './platform/builtins.ts';
 import { ownFile, ownTargets } from './platform/files.ts';
 import { Event } from './synchronize.ts';
 import { moduleURL } from './spawn.ts';
+import { THREAD_ERROR } from './child.ts';
 import { programModule } from './platform/runtime.ts';
 
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
@@ -70,11 +71,12 @@ export class Thread<A extends unknown[] = unknown[]> {
     this.#alive = true;
     running.add(this);
     if (!waitedForAtExit) { waitedForAtExit = true; finishBeforeExit(nonDaemonsEnded); }
-    if (this.daemon) worker.unref();
     this.#ended = new Promise((resolve) => {
       worker.once('exit', () => { this.#alive = false; running.delete(this); resolve(); });
-      worker.once('error', (e) => { console.error(`Exception in thread ${this.name}:`, e); });
+      worker.on('message', (m: Record<string, unknown>) => { if (m && THREAD_ERROR in m) callExcepthook(m[THREAD_ERROR], this); });
+      worker.once('error', (e) => callExcepthook(e, this)); // what the target's own catch did not see (a module that fails to load)
     });
+    if (this.daemon) worker.unref(); // after the listeners: on Bun, listening for messages refs the worker
   }
 
   async join(timeout?: number | null): Promise<void> {
@@ -91,6 +93,38 @@ export class Thread<A extends unknown[] = unknown[]> {
   [ENDED](): Promise<void> {
     if (!this.#ended) throw new Error('Cannot wait for a thread that was not started');
     return this.#ended;
+  }
+}
+
+/** What threading's excepthook is given: the error a thread's target threw, and the thread. */
+export interface ExceptHookArgs { excType: string; excValue: unknown; thread: Thread }
+export type ExceptHook = (args: ExceptHookArgs) => void;
+
+/** The default hook (Python's threading.__excepthook__): prints the thread's name and the error's stack to stderr. */
+export function excepthook({ excValue, thread }: ExceptHookArgs): void {
+  console.error(`Exception in thread ${thread.name}:`, excValue);
+}
+
+let hook: ExceptHook = excepthook;
+
+/**
+ * Replaces the hook that handles an exception a thread's target throws (Python's assignment to
+ * threading.excepthook), and returns the one it replaces; null restores the default. The hook runs
+ * in the thread that started the failing one: JavaScript threads share no functions.
+ */
+export function setExcepthook(next: ExceptHook | null): ExceptHook {
+  if (next !== null && typeof next !== 'function') throw new TypeError('An excepthook is a function of { excType, excValue, thread }, or null for the default');
+  const previous = hook;
+  hook = next ?? excepthook;
+  return previous;
+}
+
+function callExcepthook(error: unknown, thread: Thread) {
+  const excType = error instanceof Error ? error.name : typeof error;
+  try {
+    hook({ excType, excValue: error, thread });
+  } catch (e) { // as Python's does when the hook itself raises: the hook's own error is printed
+    console.error(`Exception in threading.excepthook, for thread ${thread.name}:`, e);
   }
 }
 

@@ -101,6 +101,53 @@ test('Timer calls its target after the interval unless cancelled first; local() 
   assert.is(targets.perThread.owner, 'the main thread');
 });
 
+test('a subclass of Process that overrides run() runs it in the child, with its fields and its own pid', async () => {
+  const out = mp.Array('i', 3);
+  const p = new targets.Doubler(21, out);
+  p.start();
+  await p.join(30);
+  assert.is(p.exitCode, 0);
+  assert.equal([...out], [42, 1, 1]);
+  assert.throws(() => new mp.Process({} as never), /needs a target.*or a subclass of Process that overrides run\(\)/);
+  const unsendable = new targets.Doubler(1, out) as targets.Doubler & { callback?: () => void };
+  unsendable.callback = () => {};
+  assert.throws(() => unsendable.start(), /Doubler's fields\.callback/);
+  assert.not.ok(unsendable.isAlive(), 'nothing was started');
+  // run() called in this process runs the target here, as CPython's does.
+  const here = new mp.Process({ target: targets.setTo, args: [mp.Value('i', 0), 7], module });
+  const v = mp.Value('i', 0);
+  new mp.Process({ target: targets.setTo, args: [v, 7], module }).run();
+  assert.is(v.value, 7);
+  assert.is(here.pid, undefined);
+});
+
+test('an exception in a thread goes to the excepthook, which can be replaced and restored; the default prints the name and stack', async () => {
+  const { setExcepthook, excepthook } = await import('mpkit/threading');
+  const seen: string[] = [];
+  const previous = setExcepthook(({ excType, excValue, thread }) => {
+    seen.push(`${thread.name} ${excType} ${(excValue as Error).message} ${excValue instanceof RangeError} ${/throwRange/.test((excValue as Error).stack ?? '')}`);
+  });
+  try {
+    const t = new Thread({ target: targets.throwRange, args: [5], name: 'ranger', module });
+    t.start();
+    await t.join(30);
+    assert.equal(seen, ['ranger RangeError out of range: 5 true true'], 'the hook ran before join() returned');
+    setExcepthook(() => { throw new Error('hook failed'); });
+    const printed: unknown[][] = [], error = console.error;
+    console.error = (...a: unknown[]) => { printed.push(a); };
+    try {
+      const t2 = new Thread({ target: targets.throwRange, args: [6], name: 'second', module });
+      t2.start();
+      await t2.join(30);
+    } finally { console.error = error; }
+    assert.match(String(printed[0]?.[0]), /Exception in threading.excepthook, for thread second/);
+  } finally {
+    assert.is(setExcepthook(previous).name !== 'excepthook', true);
+  }
+  assert.is(setExcepthook(null), excepthook, 'null restores the default');
+  assert.throws(() => setExcepthook('print' as never), /excepthook is a function/);
+});
+
 test('an exception in the child exits 1', async () => {
   const p = await run(targets.fail, ['expected failure from a spec']);
   assert.is(p.exitCode, 1);
