@@ -52,7 +52,7 @@ export async function runChild(): Promise<void> {
     console.error('mpkit/bootstrap is started by Process and Thread, not by hand');
     exit(2);
   }
-  setIdentity(spec.name, main ? spec.parentPid : null);
+  setIdentity(spec.name, spec.parentPid);
   if (spec.program) setProgramModule(spec.program);
   if (main && spec.daemon) await endWithParent(spec);
   try {

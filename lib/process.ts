@@ -4,9 +4,9 @@ import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, programModule, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
-import { ENDED, checkTarget, joinWithin, makeSpec, moduleURL, specEnv, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkTarget, joinWithin, makeSpec, moduleURL, nonDaemonsEnded, specEnv, type ArgsOption, type Target } from './spawn.ts';
 import { sendable } from './reduction.ts';
-import { checkNotImporting, ownName, ownParent } from './identity.ts';
+import { checkNotImporting, finishBeforeExit, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
 import { processEnded } from './platform/linux.ts';
 
@@ -105,6 +105,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#state = 'started';
     active.add(this);
     endDaemonsOnExit();
+    if (!waitedForAtExit) { waitedForAtExit = true; finishBeforeExit(() => nonDaemonsEnded(active)); }
     if (this.daemon) child.unref();
     this.#exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -166,6 +167,10 @@ export class Process<A extends unknown[] = unknown[]> {
 function overridesRun(cls: unknown): boolean {
   return typeof cls === 'function' && cls !== Process && (cls as typeof Process).prototype.run !== Process.prototype.run;
 }
+
+// A child process waits for its non-daemon children before it exits, as CPython's does at exit.
+// (The main program needs no hook: their handles keep its event loop alive.)
+let waitedForAtExit = false;
 
 let hooked = false;
 

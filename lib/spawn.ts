@@ -21,7 +21,7 @@ export interface SpawnSpec {
   args: string; // msgpack, base64: structured-clone values with mpkit objects reduced
   shared?: boolean; // args hold mpkit objects, so the child loads mpkit before reviving them
   name: string;
-  parentPid: number;
+  parentPid: number | null; // the process that started this one; a thread's is its process's parent (none in the main process)
   daemon?: boolean; // a process that ends with its parent (see endWithParent)
   program: string; // the program's entry module, where the child's own targets default to (programModule)
 }
@@ -32,6 +32,11 @@ export function checkTarget(kind: string, options: { target?: unknown } | undefi
     const or = kind === 'Process' ? ', or a subclass of Process that overrides run()' : '';
     throw new TypeError(`${kind} needs a target: an exported function, or its export name${or}`);
   }
+}
+
+/** Resolves once every non-daemon one of `started` has ended: what a child waits for before it exits. */
+export function nonDaemonsEnded(started: Iterable<{ daemon: boolean; [ENDED](): Promise<void> }>): Promise<void> {
+  return Promise.all([...started].filter((s) => !s.daemon).map((s) => s[ENDED]())).then(() => {});
 }
 
 /** Resolves when `ended` does, or after `timeout` seconds: Python's join(timeout). */

@@ -2,8 +2,8 @@
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
-import { ENDED, checkTarget, joinWithin, makeSpec, type ArgsOption, type Target } from './spawn.ts';
-import { checkNotImporting, finishBeforeExit, ownName } from './identity.ts';
+import { ENDED, checkTarget, joinWithin, makeSpec, nonDaemonsEnded, type ArgsOption, type Target } from './spawn.ts';
+import { checkNotImporting, finishBeforeExit, ownName, ownParent } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
 import { builtin } from './platform/builtins.ts';
@@ -26,11 +26,9 @@ let counter = 0;
 const bootstrap = ownFile('bootstrap.ts');
 // The threads this thread started that are still running, in the order they started.
 const running = new Set<Thread>();
-let waitedForAtExit = false;
-
 // A child process waits for its non-daemon threads before it exits, as CPython's interpreter does
 // at its end: the last thing its target started still finishes.
-const nonDaemonsEnded = () => Promise.all([...running].filter((t) => !t.daemon).map((t) => t[ENDED]())).then(() => {});
+let waitedForAtExit = false;
 
 export class Thread<A extends unknown[] = unknown[]> {
   name: string;
@@ -62,7 +60,7 @@ export class Thread<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#worker) throw new Error('Cannot start a thread twice');
     checkNotImporting('Thread');
-    const spec = makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module);
+    const spec = { ...makeSpec(this.#options.target as Target<unknown[]>, this.#options.args ?? [], this.name, this.#options.module), parentPid: ownParent() };
     const chosen = childModule(spec.module, bootstrap);
     if (chosen.module !== spec.module) [spec.source, spec.module] = [spec.module, chosen.module];
     const entry = workerEntry(bootstrap, spec.module, chosen.typescript);
@@ -70,7 +68,7 @@ export class Thread<A extends unknown[] = unknown[]> {
     this.#worker = worker;
     this.#alive = true;
     running.add(this);
-    if (!waitedForAtExit) { waitedForAtExit = true; finishBeforeExit(nonDaemonsEnded); }
+    if (!waitedForAtExit) { waitedForAtExit = true; finishBeforeExit(() => nonDaemonsEnded(running)); }
     this.#ended = new Promise((resolve) => {
       worker.once('exit', () => { this.#alive = false; running.delete(this); resolve(); });
       worker.on('message', (m: Record<string, unknown>) => { if (m && THREAD_ERROR in m) callExcepthook(m[THREAD_ERROR], this); });

@@ -71,14 +71,28 @@ test('a child process waits for its non-daemon threads before it exits, as CPyth
   assert.is(activeCount(), 1);
 });
 
-test('parentProcess() in a child and a grandchild: alive while it runs, and join() waits for its end', async () => {
-  assert.is(mp.parentProcess(), null, 'the main process has none');
-  const seen = mp.Array('i', 3), looked = new mp.Event();
-  const p = new mp.Process({ target: targets.watchParents, args: [seen, looked], module });
+test('a child process waits for its non-daemon child processes before it exits, as CPython does', async () => {
+  const event = new mp.Event();
+  const p = new mp.Process({ target: targets.startSetterAndReturn, args: [event, 300], module });
   p.start();
   await p.join(60);
+  assert.is(p.exitCode, 0);
+  assert.ok(event.isSet(), 'the grandchild had finished when the child exited');
+});
+
+test('parentProcess() in a child, its thread and a grandchild: alive while it runs, and join() waits for its end', async () => {
+  assert.is(mp.parentProcess(), null, 'the main process has none');
+  const seen = mp.Array('i', 5), looked = new mp.Event();
+  const mainThread = new Thread({ target: targets.threadSeesParent, args: [seen, 4, 0], module });
+  mainThread.start();
+  await mainThread.join(60);
+  const p = new mp.Process({ target: targets.watchParents, args: [seen, looked], module });
+  p.start();
+  assert.ok(await looked.waitAsync(60));
+  p.kill(); // it would wait for its non-daemon grandchild, which waits for it to end
+  await p.join(60);
   for (let i = 0; i < 1200 && seen[2] === 0; i++) await new Promise((r) => setTimeout(r, 50)); // the grandchild outlives its parent
-  assert.equal([...seen], [1, 1, 1]);
+  assert.equal([...seen], [1, 1, 1, 1, 1], 'a thread has the parent of its process: none in the main process');
 });
 
 test('Timer calls its target after the interval unless cancelled first; local() data is per thread', async () => {
