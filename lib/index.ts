@@ -12,5 +12,5 @@ export {
 export { ManagerGoneError } from './managers/client.ts';
 export { RemoteError } from './remote.ts';
 export { AuthenticationError, BufferTooShort, Connection, EOFError, Pipe, type Address } from './connection.ts';
-export { Pool, ThreadPool, AsyncResult, WorkerDiedError, type PoolOptions, type TaskOptions } from './pool.ts';
+export { Pool, ThreadPool, AsyncResult, WorkerDiedError, type Callbacks, type PoolOptions, type TaskOptions } from './pool.ts';
 export { Queue, JoinableQueue, SimpleQueue, Empty, Full, type QueueOptions, type PutOptions, type GetOptions } from './queues.ts';

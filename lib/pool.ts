@@ -207,13 +207,34 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
 }
 
 /** A result that will arrive: Python's AsyncResult, and a promise. */
+/** CPython's callback and error_callback of the *Async methods: called with the result, or the error, before get() gives it. */
+export interface Callbacks<T> {
+  callback?: (result: T) => void;
+  errorCallback?: (error: unknown) => void;
+}
+
+/** Refuses callbacks that are not functions before any task is sent. */
+function checkCallbacks({ callback, errorCallback }: Callbacks<never>) {
+  if ((callback !== undefined && typeof callback !== 'function') || (errorCallback !== undefined && typeof errorCallback !== 'function')) {
+    throw new TypeError('callback and errorCallback are functions, called in this process with the result or the error');
+  }
+}
+
+function call<V>(hook: ((v: V) => void) | undefined, value: V, which: string) {
+  if (hook === undefined) return;
+  try { hook(value); } catch (e) { console.error(`Exception in a pool ${which}:`, e); } // the result stands
+}
+
 export class AsyncResult<T> implements PromiseLike<T> {
   readonly #promise: Promise<T>;
   #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
 
-  constructor(promise: Promise<T>) {
-    this.#promise = promise;
-    promise.then(() => { this.#state = 'fulfilled'; }, () => { this.#state = 'rejected'; });
+  constructor(promise: Promise<T>, { callback, errorCallback }: Callbacks<T> = {}) {
+    this.#promise = promise.then(
+      (v) => { this.#state = 'fulfilled'; call(callback, v, 'callback'); return v; },
+      (e) => { this.#state = 'rejected'; call(errorCallback, e, 'errorCallback'); throw e; },
+    );
+    this.#promise.catch(() => {}); // a failure nobody asks for is not an unhandled rejection
   }
 
   ready(): boolean { return this.#state !== 'pending'; }
@@ -446,10 +467,11 @@ abstract class BasePool implements AsyncDisposable {
     return results[0] as Awaited<R>;
   }
 
-  applyAsync<R>(fn: () => R, args?: [], options?: TaskOptions): AsyncResult<Awaited<R>>;
-  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A, options?: TaskOptions): AsyncResult<Awaited<R>>;
-  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions = {}): AsyncResult<Awaited<R>> {
-    return new AsyncResult(this.apply(fn, args, options));
+  applyAsync<R>(fn: () => R, args?: [], options?: TaskOptions & Callbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A, options?: TaskOptions & Callbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A = [] as unknown as A, options: TaskOptions & Callbacks<Awaited<R>> = {}): AsyncResult<Awaited<R>> {
+    checkCallbacks(options);
+    return new AsyncResult(this.apply(fn, args, options), options);
   }
 
   /** fn applied to every item, in chunks spread over the workers; resolves with the results in order. */
@@ -476,12 +498,14 @@ abstract class BasePool implements AsyncDisposable {
     return out;
   }
 
-  mapAsync<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } = {}): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(this.map(fn, items, options));
+  mapAsync<T, R>(fn: (item: T) => R, items: Iterable<T>, options: TaskOptions & { chunksize?: number } & Callbacks<Awaited<R>[]> = {}): AsyncResult<Awaited<R>[]> {
+    checkCallbacks(options);
+    return new AsyncResult(this.map(fn, items, options), options);
   }
 
-  starmapAsync<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, options: TaskOptions & { chunksize?: number } = {}): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(this.starmap(fn, items, options));
+  starmapAsync<A extends unknown[], R>(fn: (...args: A) => R, items: Iterable<A>, options: TaskOptions & { chunksize?: number } & Callbacks<Awaited<R>[]> = {}): AsyncResult<Awaited<R>[]> {
+    checkCallbacks(options);
+    return new AsyncResult(this.starmap(fn, items, options), options);
   }
 
   // Pulls from the input only as results are taken, so a huge or endless input is never all in memory.

@@ -76,6 +76,26 @@ test('an error in a task rejects that task, with the remote stack as its cause',
   assert.equal(await pool.map(targets.square, [2]), [4], 'the pool goes on');
 });
 
+test('the *Async methods call callback or errorCallback with the result or the error, before get() gives it', async () => {
+  await using pool = new mp.Pool(1, { module });
+  const seen: unknown[] = [];
+  const ok = pool.mapAsync(targets.square, [2, 3], { callback: (r) => seen.push(['map', r]) });
+  assert.equal(await ok.get(30), [4, 9]);
+  assert.equal(seen, [['map', [4, 9]]], 'the callback ran before get() resolved');
+  const failed = pool.applyAsync(targets.failOn, [3], { callback: () => seen.push('not called'), errorCallback: (e) => seen.push((e as Error).name) });
+  await failed.wait(30);
+  assert.not.ok(failed.successful());
+  assert.equal(seen.slice(1), ['RangeError']);
+  const star = pool.starmapAsync(targets.add, [[1, 2]], { callback: () => { throw new Error('a callback that throws'); } });
+  const error = console.error, printed: unknown[] = [];
+  console.error = (...a: unknown[]) => { printed.push(a[0]); };
+  try { assert.equal(await star.get(30), [3], 'the result stands when its callback throws'); } finally { console.error = error; }
+  assert.match(String(printed[0]), /Exception in a pool callback/);
+  assert.throws(() => pool.applyAsync(targets.square, [1], { callback: 'log' as never }), /callback and errorCallback are functions/);
+  const unasked = pool.applyAsync(targets.failOn, [3]); // nobody awaits its failure: no unhandled rejection ends the process
+  await unasked.wait(30);
+});
+
 test('a worker killed mid-task: that task rejects, the worker is replaced, the pool goes on', async () => {
   await using pool = new mp.Pool(2, { module });
   const results = await Promise.allSettled([1, 2, 3, 4, 5].map((x) => pool.apply(targets.dieOn, [x])));
