@@ -9,7 +9,8 @@ import { builtin } from './platform/builtins.ts';
 import { ownFile } from './platform/files.ts';
 import { finished, importingTarget, setIdentity } from './identity.ts';
 import { loads, revivedWhole } from './reduction.ts';
-import { endWithParentThread } from './platform/linux.ts';
+import { endWithParentThread, keepAfterParent } from './platform/linux.ts';
+import type { Handed, SpareBoot } from './warm.ts';
 
 /** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
 export function receivedSpec(): SpawnSpec | null {
@@ -42,12 +43,34 @@ export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'ta
 }
 
 /**
+ * A spare (warm.ts) boots before it has a spec: it waits here for the one it is handed, takes the
+ * environment and working directory its starter had at start(), and is then that child.
+ */
+async function spareSpec(encoded: string, main: boolean): Promise<SpawnSpec> {
+  if (main) endWithParentThread(); // an idle spare never outlives its parent
+  await import(ownFile('index.ts').href); // what revives the queue and event below; targets then find mpkit loaded
+  const boot = loads(Buffer.from(encoded, 'base64')) as SpareBoot;
+  boot.ready.set();
+  const handed: Handed = boot.queue
+    ? boot.queue.get() // a process has nothing else to do: it sleeps in the kernel
+    : await new Promise((resolve) => builtin('node:worker_threads').parentPort!.once('message', resolve));
+  if (handed.env) {
+    for (const name of Object.keys(process.env)) if (!(name in handed.env)) delete process.env[name];
+    Object.assign(process.env, handed.env);
+  }
+  if (handed.cwd) process.chdir(handed.cwd);
+  if (main && !handed.spec.daemon) keepAfterParent();
+  return handed.spec;
+}
+
+/**
  * What every process and thread mpkit starts runs: import the target's module, call the target,
  * exit. An exception prints its stack to stderr and exits with code 1, as in Python.
  */
 export async function runChild(): Promise<void> {
   const main = isMainThread();
-  const spec: SpawnSpec | null = main ? receivedSpec() : builtin('node:worker_threads').workerData;
+  const spare: string | undefined = main ? takeEnv('MPKIT_SPARE') : builtin('node:worker_threads').workerData?.spare;
+  const spec: SpawnSpec | null = spare ? await spareSpec(spare, main) : main ? receivedSpec() : builtin('node:worker_threads').workerData;
   if (!spec) {
     console.error('mpkit/bootstrap is started by Process and Thread, not by hand');
     exit(2);

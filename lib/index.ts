@@ -1,5 +1,5 @@
 // mpkit: Python's multiprocessing for TypeScript. This file only re-exports.
-export { cpuCount, isMain } from './context.ts';
+export { cpuCount, getAllStartMethods, getContext, getStartMethod, isMain, setStartMethod, type Context, type StartMethod, type StartMethodOptions } from './context.ts';
 export { Process, ParentProcess, activeChildren, currentProcess, parentProcess, type ProcessOptions, type ProcessInfo } from './process.ts';
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError, type AcquireOptions, type BarrierOptions } from './synchronize.ts';
 export { SharedMemory, ShareableList, type SharedMemoryOptions, type Shareable } from './shared_memory.ts';

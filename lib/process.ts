@@ -4,7 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, programModule, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
-import { ENDED, checkTarget, joinWithin, makeSpec, moduleURL, nonDaemonsEnded, specEnv, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkStartMethod, checkTarget, joinWithin, makeSpec, moduleURL, nonDaemonsEnded, specEnv, startMethodOr, type ArgsOption, type StartMethod, type Target } from './spawn.ts';
+import { prepareProcesses, takeProcess } from './warm.ts';
 import { sendable } from './reduction.ts';
 import { checkNotImporting, finishBeforeExit, ownName, ownParent } from './identity.ts';
 import { ownFile } from './platform/files.ts';
@@ -18,6 +19,8 @@ export type ProcessOptions<A extends unknown[]> = ArgsOption<A> & {
   module?: string | URL;
   /** The runtime the child runs on: by default the parent's. */
   runtime?: RuntimeName;
+  /** 'spawn' or 'warm' (a spare booted ahead takes the target); by default the program's, see setStartMethod(). */
+  startMethod?: StartMethod;
 };
 
 /** What a subclass that overrides run() passes to super(): no target, as its run() is what the child runs. */
@@ -46,6 +49,7 @@ export class Process<A extends unknown[] = unknown[]> {
   constructor(options?: RunOptions);
   constructor(options: ProcessOptions<A> | RunOptions = {}) {
     if (!overridesRun(new.target)) checkTarget('Process', options);
+    if (options.startMethod !== undefined) checkStartMethod(options.startMethod);
     if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
       throw new TypeError(`Unknown runtime "${options.runtime}": use ${RUNTIMES.join(', ')}`);
     }
@@ -99,8 +103,13 @@ export class Process<A extends unknown[] = unknown[]> {
       ({ module: spec.module, typescript } = chosen);
     }
     const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), this.#options.runtime, typescript);
-    const handOver = specEnv(spec);
-    const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...childEnv(this.#options.runtime), ...handOver.env } });
+    const env = { ...process.env, ...childEnv(this.#options.runtime) };
+    // A spare runs on this runtime only: one on another was booted with another's flags.
+    const warm = startMethodOr(this.#options.startMethod) === 'warm' && (this.#options.runtime ?? runtime) === runtime;
+    const spare = warm ? takeProcess(bin, args, env, spec) : null;
+    const handOver = spare ? { env: {}, remove() {} } : specEnv(spec);
+    const child = spare ?? builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...env, ...handOver.env } });
+    if (spare && !this.daemon) child.ref();
     this.#child = child;
     this.#state = 'started';
     active.add(this);
@@ -162,6 +171,13 @@ export class Process<A extends unknown[] = unknown[]> {
   toString() {
     return `<Process name='${this.name}' pid=${this.pid ?? 'none'} ${this.#state === 'exited' ? `exitcode=${this.exitCode}` : this.#state}>`;
   }
+}
+
+/** Boots the spare processes (warm.ts) that a start() of a target in the program's module would take. */
+export function warmUpProcesses(): void {
+  const { typescript } = childModule(programModule(), bootstrap);
+  const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), runtime, typescript);
+  prepareProcesses(bin, args, { ...process.env, ...childEnv() });
 }
 
 function overridesRun(cls: unknown): boolean {

@@ -8,6 +8,26 @@ import { builtin } from './platform/builtins.ts';
 
 export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 
+/** How a child is started: 'spawn' boots a new runtime for it; 'warm' hands it to a spare booted ahead (warm.ts). */
+export type StartMethod = 'spawn' | 'warm';
+export const START_METHODS: readonly StartMethod[] = ['spawn', 'warm'];
+const DEFAULT_METHOD: StartMethod = 'spawn';
+let chosen: StartMethod | null = null;
+
+/** The start method set for this program, or null if none was (Python's get_start_method(allow_none=True)). */
+export function chosenStartMethod(): StartMethod | null { return chosen; }
+export function startMethodOr(method: StartMethod | undefined): StartMethod { return method ?? chosen ?? DEFAULT_METHOD; }
+
+export function checkStartMethod(method: unknown): asserts method is StartMethod {
+  if (!START_METHODS.includes(method as StartMethod)) throw new TypeError(`Unknown start method "${String(method)}": use ${START_METHODS.join(' or ')}`);
+}
+
+export function chooseStartMethod(method: StartMethod | null, force: boolean) {
+  if (method !== null) checkStartMethod(method);
+  if (chosen !== null && !force) throw new Error(`The start method is already set (to "${chosen}"): pass { force: true } to change it`);
+  chosen = method;
+}
+
 /** A promise that a Process or Thread has ended which, unlike join(), does not keep the program alive for it. */
 export const ENDED = Symbol('mpkit.ended');
 

@@ -2,7 +2,7 @@
 // process (same pid, its own globals: JavaScript threads share no heap), and the locks work for
 // threads as they do for processes.
 import type { Worker } from 'node:worker_threads';
-import { ENDED, checkTarget, joinWithin, makeSpec, nonDaemonsEnded, type ArgsOption, type Target } from './spawn.ts';
+import { ENDED, checkStartMethod, checkTarget, joinWithin, makeSpec, nonDaemonsEnded, startMethodOr, type StartMethod, type ArgsOption, type Target } from './spawn.ts';
 import { checkNotImporting, finishBeforeExit, ownName, ownParent } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
@@ -11,6 +11,7 @@ import { ownFile, ownTargets } from './platform/files.ts';
 import { Event } from './synchronize.ts';
 import { moduleURL } from './spawn.ts';
 import { THREAD_ERROR } from './child.ts';
+import { prepareThreads, takeThread } from './warm.ts';
 import { programModule } from './platform/runtime.ts';
 
 export { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, BrokenBarrierError, TimeoutError } from './synchronize.ts';
@@ -20,6 +21,8 @@ export type ThreadOptions<A extends unknown[]> = ArgsOption<A> & {
   name?: string;
   daemon?: boolean;
   module?: string | URL;
+  /** 'spawn' or 'warm' (a spare Worker booted ahead takes the target); by default the program's, see setStartMethod(). */
+  startMethod?: StartMethod;
 };
 
 let counter = 0;
@@ -40,6 +43,7 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   constructor(options: ThreadOptions<A>) {
     checkTarget('Thread', options);
+    if (options.startMethod !== undefined) checkStartMethod(options.startMethod);
     this.#options = options as ThreadOptions<unknown[]>;
     this.name = options.name ?? `Thread-${++counter}`;
     this.#daemon = options.daemon ?? false;
@@ -64,7 +68,9 @@ export class Thread<A extends unknown[] = unknown[]> {
     const chosen = childModule(spec.module, bootstrap);
     if (chosen.module !== spec.module) [spec.source, spec.module] = [spec.module, chosen.module];
     const entry = workerEntry(bootstrap, spec.module, chosen.typescript);
-    const worker = new (builtin('node:worker_threads').Worker)(entry.file, { workerData: spec, eval: entry.eval, execArgv: entry.execArgv });
+    const options = { eval: entry.eval, execArgv: entry.execArgv };
+    const spare = startMethodOr(this.#options.startMethod) === 'warm' ? takeThread(entry.file, options, spec) : null;
+    const worker = spare ?? new (builtin('node:worker_threads').Worker)(entry.file, { ...options, workerData: spec });
     this.#worker = worker;
     this.#alive = true;
     running.add(this);
@@ -75,6 +81,7 @@ export class Thread<A extends unknown[] = unknown[]> {
       worker.once('error', (e) => callExcepthook(e, this)); // what the target's own catch did not see (a module that fails to load)
     });
     if (this.daemon) worker.unref(); // after the listeners: on Bun, listening for messages refs the worker
+    else if (spare) worker.ref(); // an idle spare was not
   }
 
   async join(timeout?: number | null): Promise<void> {
@@ -124,6 +131,13 @@ function callExcepthook(error: unknown, thread: Thread) {
   } catch (e) { // as Python's does when the hook itself raises: the hook's own error is printed
     console.error(`Exception in threading.excepthook, for thread ${thread.name}:`, e);
   }
+}
+
+/** Boots the spare threads (warm.ts) that a start() of a target in the program's module would take. */
+export function warmUpThreads(): void {
+  const module = programModule(), chosen = childModule(module, bootstrap);
+  const entry = workerEntry(bootstrap, chosen.module, chosen.typescript);
+  prepareThreads(entry.file, { eval: entry.eval, execArgv: entry.execArgv });
 }
 
 export interface ThreadInfo { name: string; ident: number }

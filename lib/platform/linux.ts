@@ -157,6 +157,11 @@ export function endWithParentThread(): boolean {
   return c().prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) === 0;
 }
 
+/** Undoes endWithParentThread(): a spare that becomes a non-daemon process outlives its parent, as a spawned one does. */
+export function keepAfterParent(): void {
+  c().prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+}
+
 /** The state letter of /proc/<pid>/stat (R, S, D, T, t, Z...), or null once the process is gone. */
 function processState(pid: number): string | null {
   try {

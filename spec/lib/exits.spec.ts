@@ -56,6 +56,16 @@ test('segments are known to the tracker before they are returned: a program kill
   }
 });
 
+test('idle warm spares keep nothing alive, and end with their program, also one killed outright', async () => {
+  for (const how of ['end', 'kill']) {
+    const r = run('warm_spares.mjs', how);
+    assert.is(r.signal, how === 'kill' ? 'SIGKILL' : null, r.stderr);
+    const [pids, threads] = r.stdout.trim().split(' ');
+    assert.ok(pids && Number(threads) >= 1, `spares were idle: ${r.stdout}${r.stderr}`);
+    for (const pid of pids.split(',')) assert.ok(await gone(() => !existsSync(`/proc/${pid}`) || /\) Z /.test(statOf(pid))), `${how}: spare ${pid} was left`);
+  }
+});
+
 function statOf(pid: string): string {
   try { return spawnSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).stdout; } catch { return ''; }
 }
