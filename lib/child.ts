@@ -53,12 +53,17 @@ async function spareSpec(encoded: string, main: boolean): Promise<SpawnSpec> {
   boot.ready.set();
   const handed: Handed = boot.queue
     ? boot.queue.get() // a process has nothing else to do: it sleeps in the kernel
-    : await new Promise((resolve) => builtin('node:worker_threads').parentPort!.once('message', resolve));
-  if (handed.env) {
-    for (const name of Object.keys(process.env)) if (!(name in handed.env)) delete process.env[name];
-    Object.assign(process.env, handed.env);
+    : await new Promise((resolve) => {
+      const port = builtin('node:worker_threads').parentPort!;
+      // Once the spec is here the port is done with: on Deno, a port left listening held the thread's end up by some 80 ms.
+      port.once('message', (handed) => { port.unref?.(); resolve(handed); });
+    });
+  if (handed.env) { // changed entries only: each is a setenv or unsetenv
+    const env = process.env, next = handed.env;
+    for (const name of Object.keys(env)) if (!(name in next)) delete env[name];
+    for (const [name, value] of Object.entries(next)) if (env[name] !== value) env[name] = value;
   }
-  if (handed.cwd) process.chdir(handed.cwd);
+  if (handed.cwd && handed.cwd !== process.cwd()) process.chdir(handed.cwd);
   if (main && !handed.spec.daemon) keepAfterParent();
   return handed.spec;
 }

@@ -3,14 +3,16 @@
 // waits; start() hands it the spec a spawned child would have read, and it becomes that child: its
 // own pid, fresh globals (a spare runs one target, never two), the caller's environment and working
 // directory as they are at start(). Only the runtime's boot moves off the caller's critical path.
-// A spare is handed its spec even while it still boots (its queue or message port keeps it), so taking one is
-// never slower than spawning; the next spare boots as one is taken.
+// Only a spare that has booted and waits is taken: one still booting would start the child no
+// sooner than a spawn, at the cost of loading mpkit first. The next spare boots after the start,
+// once the starting turn of the event loop is over, so a burst of starts does not boot one each.
 import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import { builtin } from './platform/builtins.ts';
 import { Queue } from './queues.ts';
 import { Event } from './synchronize.ts';
 import { dumps } from './reduction.ts';
+import { runtime } from './platform/runtime.ts';
 import type { SpawnSpec } from './spawn.ts';
 
 /** What a spare is told when it is taken; `env` and `cwd` only for a process. */
@@ -26,6 +28,10 @@ export interface SpareBoot { queue: Queue<Handed> | null; ready: Event }
 interface Spare<C> { child: C; boot: SpareBoot; key: string; ended: boolean }
 
 const limits = { processes: 1, threads: 1 };
+// Deno reports the end of a Worker that was unref'd (as an idle spare must be, or it would keep the
+// program alive) and ref'd again some 60 ms late, measured: more than a spare saves. There threads
+// are spawned.
+const threadSpares = runtime !== 'deno';
 const idleProcesses: Spare<ChildProcess>[] = [];
 const idleThreads: Spare<Worker>[] = [];
 let hooked = false;
@@ -55,6 +61,14 @@ function endSparesAtExit() {
   process.once('exit', () => { for (const spare of [...idleProcesses, ...idleThreads]) end(spare); });
 }
 
+const pending = new Map<'processes' | 'threads', () => void>();
+
+/** Runs `boot` after this turn of the event loop; of several asked for in one turn for one kind, the last. */
+function later(kind: 'processes' | 'threads', boot: () => void) {
+  if (!pending.has(kind)) setTimeout(() => { const run = pending.get(kind); pending.delete(kind); run?.(); }, 0);
+  pending.set(kind, boot);
+}
+
 // The way of starting used last wins: spares booted for another are ended, not kept beside.
 function endStale(idle: Spare<ChildProcess | Worker>[], key: string) {
   for (let i = idle.length - 1; i >= 0; i--) if (idle[i].key !== key) end(idle.splice(i, 1)[0]);
@@ -82,13 +96,13 @@ function bootKey(bin: string, args: string[], env: Record<string, string | undef
  */
 export function takeProcess(bin: string, args: string[], env: Record<string, string | undefined>, spec: SpawnSpec): ChildProcess | null {
   const key = bootKey(bin, args, env);
-  const at = idleProcesses.findIndex((s) => s.key === key && !s.ended);
+  const at = idleProcesses.findIndex((s) => s.key === key && !s.ended && s.boot.ready.isSet());
   const spare = at >= 0 ? idleProcesses.splice(at, 1)[0] : null;
   if (spare) {
     spare.boot.queue!.put({ spec, env: env as Record<string, string>, cwd: process.cwd() });
     spare.child.removeAllListeners('exit');
   }
-  prepareProcesses(bin, args, env);
+  later('processes', () => prepareProcesses(bin, args, env));
   return spare?.child ?? null;
 }
 
@@ -112,18 +126,19 @@ function bootProcess(bin: string, args: string[], env: Record<string, string | u
 /** As takeProcess, for a worker thread that would be started from `file` with these options. */
 export function takeThread(file: URL | string, options: { eval: boolean; execArgv?: string[] }, spec: SpawnSpec): Worker | null {
   const key = JSON.stringify([String(file), options]);
-  const at = idleThreads.findIndex((s) => s.key === key && !s.ended);
+  const at = idleThreads.findIndex((s) => s.key === key && !s.ended && s.boot.ready.isSet());
   const spare = at >= 0 ? idleThreads.splice(at, 1)[0] : null;
   if (spare) {
     spare.child.postMessage({ spec } satisfies Handed);
     spare.child.removeAllListeners('exit');
   }
-  prepareThreads(file, options);
+  later('threads', () => prepareThreads(file, options));
   return spare?.child ?? null;
 }
 
 /** Boots spare threads started from `file` until as many as the limit are idle. */
 export function prepareThreads(file: URL | string, options: { eval: boolean; execArgv?: string[] }) {
+  if (!threadSpares) return;
   const key = JSON.stringify([String(file), options]);
   endStale(idleThreads, key);
   while (idleThreads.length < limits.threads) bootThread(file, options, key);

@@ -286,8 +286,67 @@ async function bareStarts(n: number): Promise<number> {
   return (performance.now() - t0) / n;
 }
 
+const warm = mp.getContext('warm');
+
+/** Per start + join, in ms, with a spare booted and waiting before each (warm start), of `target`. */
+async function warmProcesses(n: number, target: typeof nothing): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (!await warm.warmUp(60)) throw new Error('no spare process was ready within 60 s');
+    const t0 = performance.now();
+    await started(new warm.Process(target));
+    total += performance.now() - t0;
+  }
+  return total / n;
+}
+
+/** Per burst, in ms: 10 processes started at once and all joined, by `method`, as a program starting a batch would. */
+async function bursts(n: number, method: mp.StartMethod): Promise<number> {
+  const context = mp.getContext(method);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (method === 'warm') await warm.warmUp(60);
+    const t0 = performance.now();
+    const batch = Array.from({ length: 10 }, () => new context.Process(nothing));
+    for (const p of batch) p.start();
+    for (const p of batch) await p.join();
+    total += performance.now() - t0;
+  }
+  return total / n;
+}
+
+/** RSS of one idle spare process, in MB, read from its /proc status once it waits. */
+async function spareRss(): Promise<number> {
+  if (!await warm.warmUp(60)) throw new Error('no spare process was ready within 60 s');
+  const [pid] = warm.idle().processes;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
 const FIGURES: Record<string, Figure> = {
   process_start_join_ms: { count: 10, mpkit: (n) => processes(n, nothing), floor: bareStarts },
+  process_warm_start_join_ms: { count: 10, mpkit: (n) => warmProcesses(n, nothing), floor: bareStarts },
+  process_burst10_spawn_ms: { count: 3, mpkit: (n) => bursts(n, 'spawn') },
+  process_burst10_warm_ms: { count: 3, mpkit: (n) => bursts(n, 'warm') },
+  thread_warm_start_join_us: {
+    count: 50,
+    async mpkit(n) {
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        if (!await warm.warmUp(60)) throw new Error('no spare thread was ready within 60 s');
+        const t0 = performance.now();
+        await started(new warm.Thread(nothing));
+        total += performance.now() - t0;
+      }
+      return (total / n) * 1000;
+    },
+    async floor(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await new Promise((resolve) => new Worker(empty, { execArgv: [] }).once('exit', resolve));
+      return ((performance.now() - t0) / n) * 1000;
+    },
+  },
+  rss_spare_process_mb: { count: 1, mpkit: spareRss },
   process_start_mpkit_ms: { count: 10, mpkit: (n) => processes(n, nothingWithMpkit), floor: bareStarts },
   thread_start_join_us: {
     count: 200,

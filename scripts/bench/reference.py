@@ -102,6 +102,18 @@ def process_start_join(n):
     return per_op(time.perf_counter() - start, n, "ms")
 
 
+def process_burst10(n):
+    """Per burst, in ms: 10 processes started at once (spawn), then all joined."""
+    start = time.perf_counter()
+    for _ in range(n):
+        batch = [ctx.Process(target=noop) for _ in range(10)]
+        for p in batch:
+            p.start()
+        for p in batch:
+            p.join()
+    return per_op(time.perf_counter() - start, n, "ms")
+
+
 def thread_start_join(n):
     start = time.perf_counter()
     for _ in range(n):
@@ -280,6 +292,7 @@ def rss_pool2(_):
 # name: (function, count at full scale, unit)
 FIGURES = {
     "process_start_join_ms": (process_start_join, 10, "ms"),
+    "process_burst10_ms": (process_burst10, 3, "ms"),
     "thread_start_join_us": (thread_start_join, 200, "us"),
     "thread_lock_ns": (thread_lock, 1_000_000, "ns"),
     "process_lock_ns": (process_lock, 1_000_000, "ns"),

@@ -94,7 +94,8 @@ test('a start a spare cannot take faithfully spawns instead: another runtime, di
 test('a warm thread runs in a spare Worker with fresh globals each time; a thread error still reaches the excepthook', async () => {
   for (let i = 0; i < 2; i++) {
     assert.ok(await warm.warmUp(60));
-    assert.ok(warm.idle().threads >= 1);
+    // Deno reports an unref'd Worker's end ~60 ms late, more than a spare saves: threads spawn there (warm.ts).
+    assert.is(warm.idle().threads, here === 'deno' ? 0 : 1);
     const out = mp.Array('i', 4);
     const t = new warm.Thread({ target: targets.reportStart, args: [out], module });
     t.start();
