@@ -288,13 +288,13 @@ async function bareStarts(n: number): Promise<number> {
 
 const warm = mp.getContext('warm');
 
-/** Per start + join, in ms, with a spare booted and waiting before each (warm start), of `target`. */
-async function warmProcesses(n: number, target: typeof nothing): Promise<number> {
+/** Per start + join, in ms, of what `make` makes, with a spare booted and waiting before each (warm start; untimed). */
+async function warmStarts(n: number, make: () => mp.Process | Thread): Promise<number> {
   let total = 0;
   for (let i = 0; i < n; i++) {
-    if (!await warm.warmUp(60)) throw new Error('no spare process was ready within 60 s');
+    if (!await warm.warmUp(60)) throw new Error('no spare was ready within 60 s');
     const t0 = performance.now();
-    await started(new warm.Process(target));
+    await started(make());
     total += performance.now() - t0;
   }
   return total / n;
@@ -325,21 +325,12 @@ async function spareRss(): Promise<number> {
 
 const FIGURES: Record<string, Figure> = {
   process_start_join_ms: { count: 10, mpkit: (n) => processes(n, nothing), floor: bareStarts },
-  process_warm_start_join_ms: { count: 10, mpkit: (n) => warmProcesses(n, nothing), floor: bareStarts },
+  process_warm_start_join_ms: { count: 10, mpkit: (n) => warmStarts(n, () => new warm.Process(nothing)), floor: bareStarts },
   process_burst10_spawn_ms: { count: 3, mpkit: (n) => bursts(n, 'spawn') },
   process_burst10_warm_ms: { count: 3, mpkit: (n) => bursts(n, 'warm') },
   thread_warm_start_join_us: {
     count: 50,
-    async mpkit(n) {
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        if (!await warm.warmUp(60)) throw new Error('no spare thread was ready within 60 s');
-        const t0 = performance.now();
-        await started(new warm.Thread(nothing));
-        total += performance.now() - t0;
-      }
-      return (total / n) * 1000;
-    },
+    mpkit: async (n) => (await warmStarts(n, () => new warm.Thread(nothing))) * 1000,
     async floor(n) {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) await new Promise((resolve) => new Worker(empty, { execArgv: [] }).once('exit', resolve));
