@@ -82,8 +82,7 @@ export function getContext(method?: StartMethod): Context {
     Thread: ContextThread as typeof Thread,
     async warmUp(timeout = 30) {
       if (startMethod !== 'warm') return true;
-      warmUpProcesses();
-      warmUpThreads();
+      await Promise.all([warmUpProcesses(), warmUpThreads()]);
       return sparesReady(timeout);
     },
     idle: idleSpares,

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { builtin } from './platform/builtins.ts';
 import { RUNTIMES, programModule, runtime, type RuntimeName } from './platform/runtime.ts';
 import { childCommand, childEnv, childModule } from './platform/launch.ts';
+import { bundleMade } from './platform/ts_bundle.ts';
 import { ENDED, checkStartMethod, checkTarget, joinWithin, makeSpec, moduleURL, nonDaemonsEnded, specEnv, startMethodOr, type ArgsOption, type StartMethod, type Target } from './spawn.ts';
 import { prepareProcesses, takeProcess } from './warm.ts';
 import { sendable } from './reduction.ts';
@@ -174,7 +175,9 @@ export class Process<A extends unknown[] = unknown[]> {
 }
 
 /** Boots the spare processes (warm.ts) that a start() of a target in the program's module would take. */
-export function warmUpProcesses(): void {
+export async function warmUpProcesses(): Promise<void> {
+  childModule(programModule(), bootstrap);
+  await bundleMade(programModule()); // where one is being made (Node 20), the start after it will use it
   const { typescript } = childModule(programModule(), bootstrap);
   const [bin, args] = childCommand(builtin('node:url').fileURLToPath(bootstrap), runtime, typescript);
   prepareProcesses(bin, args, { ...process.env, ...childEnv() });

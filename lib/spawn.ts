@@ -11,7 +11,7 @@ export type Target<A extends unknown[]> = ((...args: A) => unknown) | string;
 /** How a child is started: 'spawn' boots a new runtime for it; 'warm' hands it to a spare booted ahead (warm.ts). */
 export type StartMethod = 'spawn' | 'warm';
 export const START_METHODS: readonly StartMethod[] = ['spawn', 'warm'];
-const DEFAULT_METHOD: StartMethod = 'spawn';
+const DEFAULT_METHOD: StartMethod = 'warm';
 let chosen: StartMethod | null = null;
 
 /** The start method set for this program, or null if none was (Python's get_start_method(allow_none=True)). */

@@ -6,6 +6,7 @@ import { ENDED, checkStartMethod, checkTarget, joinWithin, makeSpec, nonDaemonsE
 import { checkNotImporting, finishBeforeExit, ownName, ownParent } from './identity.ts';
 import { isMainThread } from './platform/runtime.ts';
 import { childModule, workerEntry } from './platform/launch.ts';
+import { bundleMade } from './platform/ts_bundle.ts';
 import { builtin } from './platform/builtins.ts';
 import { ownFile, ownTargets } from './platform/files.ts';
 import { Event } from './synchronize.ts';
@@ -134,8 +135,11 @@ function callExcepthook(error: unknown, thread: Thread) {
 }
 
 /** Boots the spare threads (warm.ts) that a start() of a target in the program's module would take. */
-export function warmUpThreads(): void {
-  const module = programModule(), chosen = childModule(module, bootstrap);
+export async function warmUpThreads(): Promise<void> {
+  const module = programModule();
+  childModule(module, bootstrap);
+  await bundleMade(module); // as warmUpProcesses does
+  const chosen = childModule(module, bootstrap);
   const entry = workerEntry(bootstrap, chosen.module, chosen.typescript);
   prepareThreads(entry.file, { eval: entry.eval, execArgv: entry.execArgv });
 }

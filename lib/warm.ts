@@ -75,7 +75,7 @@ function endStale(idle: Spare<ChildProcess | Worker>[], key: string) {
 }
 
 function newBoot(kind: 'process' | 'thread'): { boot: SpareBoot; encoded: string } {
-  const boot = { queue: kind === 'process' ? new Queue<Handed>() : null, ready: new Event() };
+  const boot = { queue: kind === 'process' ? new Queue<Handed>(0, { capacity: 64 * 1024 }) : null, ready: new Event() }; // one spec: a bigger one goes in a segment of its own
   return { boot, encoded: Buffer.from(dumps(boot, 'spare')).toString('base64') };
 }
 

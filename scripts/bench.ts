@@ -18,7 +18,9 @@ const only = option('--only');
 const wanted = (option('--runtime')?.split(',') ?? [...RUNTIMES]) as Runtime[];
 const write = argv.includes('--write') || (!quick && !only);
 
-interface Stats { median: number; min: number; max: number; unit?: string }
+interface Stats { median: number; min: number; max: number; unit?: string; noisy?: boolean }
+// The spread of rounds, as a share of their median, beyond which a figure is marked noisy.
+const NOISY = 0.2;
 interface Run { runtime: string; version: string; figures: Record<string, Stats>; floors: Record<string, Stats>; peers?: Record<string, Record<string, Stats | { error: string }>> }
 
 /** What each figure promises (from the issues): at most this much of CPython's, of the floor, or in absolute terms. */
@@ -28,10 +30,10 @@ const FIGURES: Record<string, { title: string; unit: string; cpython?: string; b
   thread_lock_ns: { title: 'Lock acquire + release, one thread', unit: 'ns', target: { of: 'absolute', x: 25 } },
   process_lock_ns: { title: 'Lock acquire + release, in a child process', unit: 'ns', target: { of: 'absolute', x: 25 } },
   value_locked_incr_2proc_ns: { title: 'getLock()-guarded value += 1, two processes', unit: 'ns', target: { of: 'cpython', x: 1 / 3 } },
-  process_start_join_ms: { title: 'Process start + join', unit: 'ms', target: { of: 'floor', x: 1.3 } },
+  process_start_join_ms: { title: 'Process start + join, spawn', unit: 'ms', target: { of: 'floor', x: 1.3 } },
   // No target of its own: what a child pays for loading all of mpkit, beside CPython's spawn, whose child imports its parent's module.
-  process_start_mpkit_ms: { title: 'Process start + join, target module imports mpkit', unit: 'ms', cpython: 'process_start_join_ms' },
-  thread_start_join_us: { title: 'Thread start + join', unit: 'µs', target: { of: 'floor', x: 1.2 } },
+  process_start_mpkit_ms: { title: 'Process start + join, spawn, target module imports mpkit', unit: 'ms', cpython: 'process_start_join_ms' },
+  thread_start_join_us: { title: 'Thread start + join, spawn', unit: 'µs', target: { of: 'floor', x: 1.2 } },
   // Warm start (issue 16): a spare booted and waiting before each start; the floor is still a bare runtime start or Worker.
   process_warm_start_join_ms: { title: 'Process start + join, warm (a spare waiting)', unit: 'ms', cpython: 'process_start_join_ms', target: { of: 'cpython', x: 0.2 } },
   thread_warm_start_join_us: { title: 'Thread start + join, warm (a spare waiting)', unit: 'µs', target: { of: 'floor', x: 0.1, atLeast: 2000 } },
@@ -72,19 +74,63 @@ async function json<T>(what: string, run: Promise<{ stdout: string; stderr: stri
 }
 
 const started = Date.now();
-console.error(`measuring CPython${quick ? ' (quick)' : ''}...`);
-const cpython = await json<{ python: string; figures: Record<string, Stats> }>('python3 scripts/bench/reference.py',
-  $({ nothrow: true })`python3 scripts/bench/reference.py ${passOn}`);
-
-const runs: Run[] = [];
+// CPython and every runtime are measured in alternating rounds, each round one repeat of each in a
+// fresh process, the order reversed every other round: all sides then see the machine in the same
+// states, and a figure is the median of its rounds. A run of CPython first and each runtime after
+// saw CPython's manager append vary from 50 to 155 µs over one day, and so every ratio with it.
+const rounds = quick ? 3 : 5;
+const installed: Installed[] = [];
 const missing: string[] = [];
 for (const rt of await detect(wanted, root)) {
-  if (!('bin' in rt)) { missing.push(`${rt.name}: ${rt.reason}`); continue; }
-  console.error(`measuring mpkit on ${rt.name} ${rt.version}...`);
-  const installed = rt as Installed;
-  const run = await json<Run>(rt.name, $({ nothrow: true, timeout: quick ? '5m' : '15m' })`${installed.bin} ${commandArgs(installed, path.join(root, 'scripts/bench/figures.ts'))} ${passOn}`);
-  if (run) runs.push({ ...run, runtime: rt.name, version: rt.version });
+  if ('bin' in rt) installed.push(rt as Installed);
+  else missing.push(`${rt.name}: ${rt.reason}`);
 }
+type Sides = { cpython: { python: string; figures: Record<string, Stats> }[]; runs: Map<string, Run[]> };
+const sides: Sides = { cpython: [], runs: new Map() };
+const perRound = [...passOn, '--repeats', '1'];
+for (let round = 0; round < rounds; round++) {
+  const order: (Installed | 'cpython')[] = ['cpython', ...installed];
+  if (round % 2) order.reverse();
+  for (const side of order) {
+    if (side === 'cpython') {
+      console.error(`round ${round + 1}/${rounds}: CPython${quick ? ' (quick)' : ''}...`);
+      const r = await json<{ python: string; figures: Record<string, Stats> }>('python3 scripts/bench/reference.py', $({ nothrow: true })`python3 scripts/bench/reference.py ${perRound}`);
+      if (r) sides.cpython.push(r);
+      continue;
+    }
+    console.error(`round ${round + 1}/${rounds}: mpkit on ${side.name} ${side.version}...`);
+    const r = await json<Run>(side.name, $({ nothrow: true, timeout: quick ? '5m' : '15m' })`${side.bin} ${commandArgs(side, path.join(root, 'scripts/bench/figures.ts'))} ${perRound}`);
+    if (r) sides.runs.set(side.name, [...(sides.runs.get(side.name) ?? []), { ...r, runtime: side.name, version: side.version }]);
+  }
+}
+
+/** The median of the rounds' values, their range, and whether that range is over 20% of the median. */
+function across(values: number[], unit?: string): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return { median: mid, min: sorted[0], max: sorted.at(-1)!, unit, noisy: (sorted.at(-1)! - sorted[0]) / mid > NOISY };
+}
+
+function merge(each: Record<string, Stats>[]): Record<string, Stats> {
+  const names = new Set(each.flatMap((r) => Object.keys(r)));
+  return Object.fromEntries([...names].map((name) => {
+    const values = each.flatMap((r) => (r[name] ? [r[name].median] : []));
+    return [name, across(values, each.find((r) => r[name])?.[name].unit)];
+  }));
+}
+
+const cpython = sides.cpython.length ? { python: sides.cpython[0].python, figures: merge(sides.cpython.map((r) => r.figures)) } : null;
+const runs: Run[] = [...sides.runs.values()].map((each) => ({
+  runtime: each[0].runtime,
+  version: each[0].version,
+  figures: merge(each.map((r) => r.figures)),
+  floors: merge(each.map((r) => r.floors)),
+  peers: Object.fromEntries(Object.keys(each[0].peers ?? {}).map((figure) => [figure, Object.fromEntries(
+    Object.keys(each[0].peers![figure]).map((peer) => {
+      const ok = each.map((r) => r.peers?.[figure]?.[peer]).filter((p): p is Stats => !!p && 'median' in p);
+      return [peer, ok.length ? across(ok.map((p) => p.median)) : each[0].peers![figure][peer]];
+    }))])),
+}));
 
 // --- the table ---------------------------------------------------------------------------------
 
@@ -121,10 +167,12 @@ for (const [figure, about] of Object.entries(FIGURES)) {
   }
 }
 
-const header = '| figure | runtime | mpkit (median) | min – max | floor | CPython | peers | ÷ CPython | ÷ floor | target | met |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+const header = '| figure | runtime | mpkit (median) | rounds\' range | floor | CPython | peers | ÷ CPython | ÷ floor | target | met |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+/** min – max of the rounds, and "noisy" where that range is over 20% of the median. */
+const spread = (st?: Stats) => !st ? '—' : `${fmt(st.min)} – ${fmt(st.max)}${st.noisy ? ' noisy' : ''}`;
 const table = [header, ...rows.map((r) => {
   const mine = r.mpkit ? `${fmt(r.mpkit.median)} ${r.unit}` : 'not built yet';
-  return `| ${r.title} | ${r.runtime} | ${mine} | ${r.mpkit ? `${fmt(r.mpkit.min)} – ${fmt(r.mpkit.max)}` : '—'} | ${fmt(r.floor?.median)} | ${fmt(r.cpython?.median)} | ${r.peers || '—'} | ${ratio(r.mpkit?.median, r.cpython?.median)} | ${ratio(r.mpkit?.median, r.floor?.median)} | ${r.target} | ${r.met} |`;
+  return `| ${r.title} | ${r.runtime} | ${mine} | ${spread(r.mpkit)} | ${fmt(r.floor?.median)}${r.floor?.noisy ? ' noisy' : ''} | ${fmt(r.cpython?.median)}${r.cpython?.noisy ? ' noisy' : ''} | ${r.peers || '—'} | ${ratio(r.mpkit?.median, r.cpython?.median)} | ${ratio(r.mpkit?.median, r.floor?.median)} | ${r.target} | ${r.met} |`;
 })].join('\n');
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
@@ -142,13 +190,19 @@ if (write) {
   await fs.writeFile(path.join(root, 'docs', 'performance.md'), `# Performance
 
 Written by \`npm run bench\`; do not edit by hand. Every figure is a cost per operation (lower is
-better): the median of ${quick ? 3 : 5} repeats${quick ? " (a quick run: a tenth of the counts)" : ""}, with the fastest and slowest. CPython's figures come from
-\`scripts/bench/reference.py\`, run in the same benchmark run on the same machine, so the ratios
-hold even where the absolute times drift. The floor is the same work with nothing of mpkit's in
+better): the median of ${rounds} rounds${quick ? " (a quick run: a tenth of the counts)" : ""}, with the fastest and slowest round, marked
+noisy where they lie more than ${NOISY * 100}% of the median apart. CPython's figures come from
+\`scripts/bench/reference.py\`, and CPython and each runtime are measured in alternating rounds
+(each round one repeat of each, in a fresh process, the order reversed every other round), so
+they share the machine's state and the ratios hold even where the absolute times drift. Each
+side first runs a tenth of a figure's count untimed, so a short run measures compiled code too. The floor is the same work with nothing of mpkit's in
 the way: a bare compare-and-swap for a lock, a bare runtime start for a process, a bare \`Worker\`
 for a thread. Children report ready before the clock starts and time their own loops, on both sides.
 
-Measured on ${machine}, ${when}, with CPython ${cpython?.python ?? '(not measured)'}.
+Measured on ${machine}, ${when}, with CPython ${cpython?.python ?? '(not measured)'}. To reproduce:
+\`npm ci\`, then \`npm run bench\` (about ${Math.round((Date.now() - started) / 60000)} minutes here; \`-- --quick\` for a tenth of the
+counts in three rounds, \`-- --only name,name\` for some figures, \`-- --runtime node,bun\` for some
+runtimes), with python3 on the PATH.
 
 ${table}
 

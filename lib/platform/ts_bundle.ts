@@ -21,6 +21,7 @@ const VERSION = 1; // bump when the bundle's making changes
 interface Made { file: string | null; inputs: [path: string, size: number, mtimeMs: number][] }
 
 const known = new Map<string, Made | 'making'>();
+const making = new Map<string, Promise<unknown>>();
 
 function cacheDir(): string {
   const os = builtin('node:os');
@@ -63,8 +64,14 @@ export function bundledModule(url: string, conditions: string[]): string | null 
   }
   known.set(url, 'making');
   // A failed build (a syntax error) leaves the module to the hooks, which report it where it is.
-  make(url, conditions).then((m) => known.set(url, m), () => known.set(url, { file: null, inputs: [] }));
+  const done = make(url, conditions).then((m) => known.set(url, m), () => known.set(url, { file: null, inputs: [] }));
+  making.set(url, done.finally(() => making.delete(url)));
   return null;
+}
+
+/** Settles once a bundle of `url` that bundledModule() started making is made (or has failed). */
+export async function bundleMade(url: string): Promise<void> {
+  await making.get(url);
 }
 
 async function make(url: string, conditions: string[]): Promise<Made> {

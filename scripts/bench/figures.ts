@@ -270,10 +270,13 @@ async function twoProcesses(n: number, target: typeof increment | typeof rawIncr
   return ((Math.max(...ends.toArray()) - t0) / (2 * n)) * 1e6;
 }
 
-/** Per start + join, in ms, of n processes running `target`. */
+// The start rows measure each method by name, whatever the default is.
+const spawned = mp.getContext('spawn');
+
+/** Per start + join, in ms, of n processes running `target`, spawned. */
 async function processes(n: number, target: typeof nothing): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) await started(new mp.Process(target));
+  for (let i = 0; i < n; i++) await started(new spawned.Process(target));
   return (performance.now() - t0) / n;
 }
 
@@ -343,7 +346,7 @@ const FIGURES: Record<string, Figure> = {
     count: 200,
     async mpkit(n) {
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) await started(new Thread(nothing));
+      for (let i = 0; i < n; i++) await started(new spawned.Thread(nothing));
       return ((performance.now() - t0) / n) * 1000;
     },
     async floor(n) {
@@ -504,6 +507,12 @@ async function main() {
     if (only && !only.some((o) => o === name || o.startsWith(`${name}_`))) continue; // a name, or one of the figures it gives
     const n = figure.count > 10 ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
     const runs: Record<string, number[]> = {}, floorRuns: number[] = [];
+    // An untimed tenth first, so that a short (quick) run measures compiled code, as a long one
+    // mostly does: without it a quick run's manager append on Node 20 was 4.5 times a full run's.
+    if (figure.count > 10) {
+      await figure.mpkit(Math.max(1, Math.floor(n / 10)));
+      if (figure.floor) await figure.floor(Math.max(1, Math.floor(n / 10)));
+    }
     for (let r = 0; r < repeats; r++) {
       const result = await figure.mpkit(n);
       for (const [key, v] of Object.entries(typeof result === 'number' ? { [name]: result } : result)) (runs[key] ??= []).push(v);
