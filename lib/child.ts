@@ -12,6 +12,9 @@ import { loads, revivedWhole } from './reduction.ts';
 import { endWithParentThread, keepAfterParent } from './platform/linux.ts';
 import type { Handed, SpareBoot } from './warm.ts';
 
+// warm.ts's THREAD_SPARE_READY: a value, and warm.ts is not what a child loads.
+const THREAD_SPARE_READY = 'mpkit.spareReady';
+
 /** In a child process: the spec its parent handed over (null if it was not started by mpkit). */
 export function receivedSpec(): SpawnSpec | null {
   const json = takeEnv('MPKIT_SPAWN'), file = takeEnv('MPKIT_SPAWN_FILE'); // the child's own children get their own
@@ -44,20 +47,24 @@ export async function loadTarget(spec: Pick<SpawnSpec, 'module' | 'source' | 'ta
 
 /**
  * A spare (warm.ts) boots before it has a spec: it waits here for the one it is handed, takes the
- * environment and working directory its starter had at start(), and is then that child.
+ * environment and working directory its starter had at start(), and is then that child. A process
+ * waits on a queue, asleep in the kernel; a thread for a message, loading nothing meanwhile.
  */
-async function spareSpec(encoded: string, main: boolean): Promise<SpawnSpec> {
-  if (main) endWithParentThread(); // an idle spare never outlives its parent
-  await import(ownFile('index.ts').href); // what revives the queue and event below; targets then find mpkit loaded
-  const boot = loads(Buffer.from(encoded, 'base64')) as SpareBoot;
-  boot.ready.set();
-  const handed: Handed = boot.queue
-    ? boot.queue.get() // a process has nothing else to do: it sleeps in the kernel
-    : await new Promise((resolve) => {
-      const port = builtin('node:worker_threads').parentPort!;
-      // Once the spec is here the port is done with: on Deno, a port left listening held the thread's end up by some 80 ms.
-      port.once('message', (handed) => { port.unref?.(); resolve(handed); });
+async function spareSpec(encoded: string | true, main: boolean): Promise<SpawnSpec> {
+  let handed: Handed;
+  if (main) {
+    endWithParentThread(); // an idle spare never outlives its parent
+    await import(ownFile('index.ts').href); // what revives the queue and event below; targets then find mpkit loaded
+    const boot = loads(Buffer.from(encoded as string, 'base64')) as SpareBoot;
+    boot.ready.set();
+    handed = boot.queue.get();
+  } else {
+    const port = builtin('node:worker_threads').parentPort!;
+    handed = await new Promise((resolve) => {
+      port.once('message', resolve);
+      port.postMessage({ [THREAD_SPARE_READY]: true });
     });
+  }
   if (handed.env) { // changed entries only: each is a setenv or unsetenv
     const env = process.env, next = handed.env;
     for (const name of Object.keys(env)) if (!(name in next)) delete env[name];
@@ -74,7 +81,7 @@ async function spareSpec(encoded: string, main: boolean): Promise<SpawnSpec> {
  */
 export async function runChild(): Promise<void> {
   const main = isMainThread();
-  const spare: string | undefined = main ? takeEnv('MPKIT_SPARE') : builtin('node:worker_threads').workerData?.spare;
+  const spare: string | true | undefined = main ? takeEnv('MPKIT_SPARE') : builtin('node:worker_threads').workerData?.spare;
   const spec: SpawnSpec | null = spare ? await spareSpec(spare, main) : main ? receivedSpec() : builtin('node:worker_threads').workerData;
   if (!spec) {
     console.error('mpkit/bootstrap is started by Process and Thread, not by hand');

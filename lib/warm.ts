@@ -18,14 +18,17 @@ import type { SpawnSpec } from './spawn.ts';
 /** What a spare is told when it is taken; `env` and `cwd` only for a process. */
 export interface Handed { spec: SpawnSpec; env?: Record<string, string>; cwd?: string }
 
-/**
- * What a spare is booted with: the event it sets once it waits, and for a process the queue its
- * spec comes through (a thread's comes as a message, so the thread waits in its event loop, where
- * the program's exit can end it at once; a wait in the kernel would hold the exit up).
- */
-export interface SpareBoot { queue: Queue<Handed> | null; ready: Event }
+/** What a spare process is booted with: the queue its spec comes through, and the event it sets once it waits there. */
+export interface SpareBoot { queue: Queue<Handed>; ready: Event }
 
-interface Spare<C> { child: C; boot: SpareBoot; key: string; ended: boolean }
+/**
+ * A spare thread loads nothing of mpkit's while idle: it says it waits by a message and is handed
+ * its spec by one, so it waits in its event loop, where the program's exit ends it at once (a wait
+ * in the kernel would hold the exit up, and a Worker ended while it loads koffi aborted Node 24).
+ */
+export const THREAD_SPARE_READY = 'mpkit.spareReady';
+
+interface Spare<C> { child: C; key: string; ended: boolean; ready(): boolean; queue?: Queue<Handed> }
 
 const limits = { processes: 1, threads: 1 };
 // Deno reports the end of a Worker that was unref'd (as an idle spare must be, or it would keep the
@@ -74,10 +77,6 @@ function endStale(idle: Spare<ChildProcess | Worker>[], key: string) {
   for (let i = idle.length - 1; i >= 0; i--) if (idle[i].key !== key) end(idle.splice(i, 1)[0]);
 }
 
-function newBoot(kind: 'process' | 'thread'): { boot: SpareBoot; encoded: string } {
-  const boot = { queue: kind === 'process' ? new Queue<Handed>(0, { capacity: 64 * 1024 }) : null, ready: new Event() }; // one spec: a bigger one goes in a segment of its own
-  return { boot, encoded: Buffer.from(dumps(boot, 'spare')).toString('base64') };
-}
 
 /**
  * What a spare must have been booted with to take a start: the command, the environment variables
@@ -96,10 +95,10 @@ function bootKey(bin: string, args: string[], env: Record<string, string | undef
  */
 export function takeProcess(bin: string, args: string[], env: Record<string, string | undefined>, spec: SpawnSpec): ChildProcess | null {
   const key = bootKey(bin, args, env);
-  const at = idleProcesses.findIndex((s) => s.key === key && !s.ended && s.boot.ready.isSet());
+  const at = idleProcesses.findIndex((s) => s.key === key && !s.ended && s.ready());
   const spare = at >= 0 ? idleProcesses.splice(at, 1)[0] : null;
   if (spare) {
-    spare.boot.queue!.put({ spec, env: env as Record<string, string>, cwd: process.cwd() });
+    spare.queue!.put({ spec, env: env as Record<string, string>, cwd: process.cwd() });
     spare.child.removeAllListeners('exit');
   }
   later('processes', () => prepareProcesses(bin, args, env));
@@ -114,10 +113,11 @@ export function prepareProcesses(bin: string, args: string[], env: Record<string
 }
 
 function bootProcess(bin: string, args: string[], env: Record<string, string | undefined>, key: string) {
-  const { boot, encoded } = newBoot('process');
+  const boot: SpareBoot = { queue: new Queue<Handed>(0, { capacity: 64 * 1024 }), ready: new Event() }; // one spec; a bigger one goes in a segment of its own
+  const encoded = Buffer.from(dumps(boot, 'spare')).toString('base64');
   const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...env, MPKIT_SPARE: encoded } });
   child.unref(); // an idle spare keeps nothing alive
-  const spare = { child, boot, key, ended: false };
+  const spare: Spare<ChildProcess> = { child, key, ended: false, ready: () => boot.ready.isSet(), queue: boot.queue };
   child.once('exit', () => { spare.ended = true; const i = idleProcesses.indexOf(spare); if (i >= 0) idleProcesses.splice(i, 1); });
   idleProcesses.push(spare);
   endSparesAtExit();
@@ -126,7 +126,7 @@ function bootProcess(bin: string, args: string[], env: Record<string, string | u
 /** As takeProcess, for a worker thread that would be started from `file` with these options. */
 export function takeThread(file: URL | string, options: { eval: boolean; execArgv?: string[] }, spec: SpawnSpec): Worker | null {
   const key = JSON.stringify([String(file), options]);
-  const at = idleThreads.findIndex((s) => s.key === key && !s.ended && s.boot.ready.isSet());
+  const at = idleThreads.findIndex((s) => s.key === key && !s.ended && s.ready());
   const spare = at >= 0 ? idleThreads.splice(at, 1)[0] : null;
   if (spare) {
     spare.child.postMessage({ spec } satisfies Handed);
@@ -145,21 +145,24 @@ export function prepareThreads(file: URL | string, options: { eval: boolean; exe
 }
 
 function bootThread(file: URL | string, options: { eval: boolean; execArgv?: string[] }, key: string) {
-  const { boot, encoded } = newBoot('thread');
-  const worker = new (builtin('node:worker_threads').Worker)(file, { ...options, workerData: { spare: encoded } });
-  worker.unref();
-  const spare = { child: worker, boot, key, ended: false };
+  const worker = new (builtin('node:worker_threads').Worker)(file, { ...options, workerData: { spare: true } });
+  let waiting = false;
+  worker.once('message', (m: Record<string, unknown>) => { if (m?.[THREAD_SPARE_READY]) waiting = true; });
+  worker.unref(); // after the listener: on Bun, listening for messages refs the worker
+  const spare: Spare<Worker> = { child: worker, key, ended: false, ready: () => waiting };
   worker.once('exit', () => { spare.ended = true; const i = idleThreads.indexOf(spare); if (i >= 0) idleThreads.splice(i, 1); });
   idleThreads.push(spare);
   endSparesAtExit();
 }
 
+const READY_POLL_MS = 5;
+
 /** Resolves once every idle spare has booted and waits, or after `timeout` seconds; false if one had not (or ended instead). */
 export async function sparesReady(timeout = 30): Promise<boolean> {
   const end = performance.now() + timeout * 1000;
-  const waits = async (s: Spare<unknown>) => { // in slices, to see a spare that ends while booting
-    while (!s.ended) if (await s.boot.ready.waitAsync(Math.min(0.1, Math.max(0, end - performance.now()) / 1000)) || performance.now() >= end) return s.boot.ready.isSet();
-    return false;
+  const waits = async (s: Spare<unknown>) => { // looked at every few ms, to see one that ends while booting
+    while (!s.ended && !s.ready() && performance.now() < end) await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    return s.ready() && !s.ended;
   };
   return (await Promise.all([...idleProcesses, ...idleThreads].map(waits))).every(Boolean);
 }

@@ -2,6 +2,7 @@
 // in Node, Deno and Bun alike with no compiler at install. Everything above this file is portable;
 // a macOS seam would offer the same four calls (with __ulock_wait/__ulock_wake for futexes).
 import { builtin } from './builtins.ts';
+import { nativeCalls } from './native_ffi.ts';
 
 // koffi and libc load on first use, so a child that never touches shared memory does not pay for them.
 function bind() {
@@ -105,9 +106,10 @@ function timespec(ms: number): Buffer {
  * Atomics.wait refuses memory that is not a SharedArrayBuffer, and a mapping never is one.
  */
 export function futexWait(address: bigint, expected: number, ms?: number): boolean {
-  const r = c().syscall(SYS_futex, address, FUTEX_WAIT, expected, ms === undefined ? null : timespec(ms), null, 0);
+  const native = nativeCalls(), timeout = ms === undefined ? null : timespec(ms);
+  const r = native ? native.syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout) : c().syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0);
   if (r === 0) return true;
-  const errno = c().koffi.errno();
+  const errno = native ? native.errno() : c().koffi.errno();
   if (errno === EAGAIN || errno === EINTR) return true; // the word changed, or a signal: the caller re-checks
   if (errno === ETIMEDOUT) return false;
   throw new OSError('futex wait', errno);
@@ -128,12 +130,15 @@ export function futexWaitAsync(address: bigint, expected: number, ms: number): P
 
 /** Lets another runnable thread have this CPU now, if one waits for it. */
 export function yieldCpu(): void {
-  c().sched_yield();
+  const native = nativeCalls();
+  if (native) native.schedYield();
+  else c().sched_yield();
 }
 
 /** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
 export function futexWake(address: bigint, count: number): number {
-  return Number(c().syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+  const native = nativeCalls();
+  return native ? native.syscall(SYS_futex, address, FUTEX_WAKE, count, null) : Number(c().syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
 }
 
 let tid = 0;
