@@ -56,6 +56,7 @@ async function spareSpec(encoded: string | true, main: boolean): Promise<SpawnSp
     endWithParentThread(); // an idle spare never outlives its parent
     await import(ownFile('index.ts').href); // what revives the queue and event below; targets then find mpkit loaded
     const boot = loads(Buffer.from(encoded as string, 'base64')) as SpareBoot;
+    if (process.ppid !== boot.parent) exit(0); // the parent died before the kernel was asked to see to it
     boot.ready.set();
     handed = boot.queue.get();
   } else {

@@ -18,8 +18,8 @@ import type { SpawnSpec } from './spawn.ts';
 /** What a spare is told when it is taken; `env` and `cwd` only for a process. */
 export interface Handed { spec: SpawnSpec; env?: Record<string, string>; cwd?: string }
 
-/** What a spare process is booted with: the queue its spec comes through, and the event it sets once it waits there. */
-export interface SpareBoot { queue: Queue<Handed>; ready: Event }
+/** What a spare process is booted with: the queue its spec comes through, the event it sets once it waits there, and its parent's pid. */
+export interface SpareBoot { queue: Queue<Handed>; ready: Event; parent: number }
 
 /**
  * A spare thread loads nothing of mpkit's while idle: it says it waits by a message and is handed
@@ -113,7 +113,7 @@ export function prepareProcesses(bin: string, args: string[], env: Record<string
 }
 
 function bootProcess(bin: string, args: string[], env: Record<string, string | undefined>, key: string) {
-  const boot: SpareBoot = { queue: new Queue<Handed>(0, { capacity: 64 * 1024 }), ready: new Event() }; // one spec; a bigger one goes in a segment of its own
+  const boot: SpareBoot = { queue: new Queue<Handed>(0, { capacity: 64 * 1024 }), ready: new Event(), parent: process.pid }; // one spec; a bigger one goes in a segment of its own
   const encoded = Buffer.from(dumps(boot, 'spare')).toString('base64');
   const child = builtin('node:child_process').spawn(bin, args, { stdio: 'inherit', env: { ...env, MPKIT_SPARE: encoded } });
   child.unref(); // an idle spare keeps nothing alive
