@@ -47,7 +47,9 @@ type Job = [id: number, module: string, target: string, spread: boolean, inputs:
 type Done = [worker: number, id: number, ok: boolean, payload: unknown];
 
 interface Task { id: number; fn: Fn; spread: boolean; inputs: Items; resolve(v: Items): void; reject(e: Error): void; dropped?: boolean }
-interface Worker { index: number; runner: Process | Thread; settled: number }
+interface Worker { index: number; runner: Process | Thread; settled: number; endSeen?: boolean }
+// How long a worker the OS says has ended is given for its runtime to report the exit (#checkWorkers).
+const EXIT_REPORT_MS = 1000;
 
 // Tasks out (on the shared queue or running) per worker: the parent tops the queue up to HIGH once
 // it falls to LOW, in one put, so the workers are woken once per batch and not once per task. A
@@ -378,10 +380,14 @@ abstract class BasePool implements AsyncDisposable {
   }
 
   // A worker's end is normally seen through join(); a runtime that misses a child's exit (Bun has,
-  // leaving it a zombie) would leave its task waiting for ever, so quiet spells ask the OS too.
+  // leaving it a zombie) would leave its task waiting for ever, so quiet spells ask the OS too. The
+  // runtime is given a moment to report the exit first, for its exit code: on a loaded machine Deno's
+  // came after the OS said the process had ended, and the pool's error said "exit code null".
   #checkWorkers() {
     for (const worker of this.#workers) {
-      if (worker && worker.runner instanceof Process && worker.runner.pid && processEnded(worker.runner.pid)) this.#ended(worker);
+      if (!worker || !(worker.runner instanceof Process) || !worker.runner.pid || worker.endSeen || !processEnded(worker.runner.pid)) continue;
+      worker.endSeen = true;
+      setTimeout(() => this.#ended(worker), EXIT_REPORT_MS);
     }
   }
 
