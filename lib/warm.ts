@@ -80,12 +80,12 @@ function endStale(idle: Spare<ChildProcess | Worker>[], key: string) {
 
 /**
  * What a spare must have been booted with to take a start: the command, the environment variables
- * that change how a runtime boots, and the working directory, where runtimes look for their
+ * that change how a runtime (or mpkit: MPKIT_FFI) boots, and the working directory, where runtimes look for their
  * configuration (deno.json, bunfig.toml) and resolve relative flags. The rest of the environment a
  * spare takes over at start().
  */
 function bootKey(bin: string, args: string[], env: Record<string, string | undefined>): string {
-  const boots = Object.entries(env).filter(([k]) => /^(NODE_|DENO_|BUN_|UV_|LD_|MALLOC_)/.test(k)).sort();
+  const boots = Object.entries(env).filter(([k]) => /^(NODE_|DENO_|BUN_|UV_|LD_|MALLOC_|MPKIT_FFI$)/.test(k)).sort();
   return JSON.stringify([bin, args, boots, process.cwd()]);
 }
 

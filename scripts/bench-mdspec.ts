@@ -31,7 +31,7 @@ const one = doc('one', 1), many = doc('many', BLOCKS), twin = doc('twin', BLOCKS
 const direct = path.join(work, 'direct.ts');
 fs.writeFileSync(direct, 'const n: number = 0;\nconsole.log(`block ${n}`);\n');
 
-const runtimes = (await detect(['node', 'node24', 'deno', 'bun'], root)).filter((r): r is Installed => 'bin' in r);
+const runtimes = (await detect(['node', 'node24', 'node26', 'deno', 'bun'], root)).filter((r): r is Installed => 'bin' in r);
 const [host] = runtimes;
 const mdspec = (rt: string, jobs: number, ...docs: string[]) =>
   time(host.bin, ['--import', 'tsx', path.join(root, 'scripts', 'mdspec.ts'), '--no-typecheck', '--runtime', rt, '-j', String(jobs), ...docs], root);

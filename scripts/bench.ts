@@ -30,9 +30,13 @@ const FIGURES: Record<string, { title: string; unit: string; cpython?: string; b
   thread_lock_ns: { title: 'Lock acquire + release, one thread', unit: 'ns', target: { of: 'absolute', x: 25 } },
   process_lock_ns: { title: 'Lock acquire + release, in a child process', unit: 'ns', target: { of: 'absolute', x: 25 } },
   value_locked_incr_2proc_ns: { title: 'getLock()-guarded value += 1, two processes', unit: 'ns', target: { of: 'cpython', x: 1 / 3 } },
+  // The FFI rows: the same with every libc call through koffi (MPKIT_FFI=koffi), the runtime's own FFI's before.
+  value_locked_incr_2proc_koffi_ns: { title: 'getLock()-guarded value += 1, two processes, libc through koffi', unit: 'ns', cpython: 'value_locked_incr_2proc_ns' },
   process_start_join_ms: { title: 'Process start + join, spawn', unit: 'ms', target: { of: 'floor', x: 1.3 } },
   // No target of its own: what a child pays for loading all of mpkit, beside CPython's spawn, whose child imports its parent's module.
   process_start_mpkit_ms: { title: 'Process start + join, spawn, target module imports mpkit', unit: 'ms', cpython: 'process_start_join_ms' },
+  process_start_value_ms: { title: 'Process start + join, spawn, child sets a shared Value', unit: 'ms', cpython: 'process_start_join_ms' },
+  process_start_value_koffi_ms: { title: 'Process start + join, spawn, child sets a shared Value, libc through koffi', unit: 'ms', cpython: 'process_start_join_ms' },
   thread_start_join_us: { title: 'Thread start + join, spawn', unit: 'µs', target: { of: 'floor', x: 1.2 } },
   // Warm start (issue 16): a spare booted and waiting before each start; the floor is still a bare runtime start or Worker.
   process_warm_start_join_ms: { title: 'Process start + join, warm (a spare waiting)', unit: 'ms', cpython: 'process_start_join_ms', target: { of: 'cpython', x: 0.2 } },

@@ -80,7 +80,7 @@ console.log(`— spec/lib on node ${node.version}, with coverage`);
 const loader = path.join(root, 'lib', 'platform', 'ts_register.mjs');
 await specs('spec/lib on node', node.bin, ['--conditions=mpkit-source', '--import', loader, uvu], 'spec/lib', undefined, true);
 // mdspec's own specs drive the runner from Node; the library's run on every runtime.
-for (const rt of await detect(['node24', 'deno', 'bun'], root)) {
+for (const rt of await detect(['node24', 'node26', 'deno', 'bun'], root)) {
   if (!('bin' in rt)) {
     console.log(`— spec/lib on ${rt.name}: skipped, ${rt.reason}`);
     count(`spec/lib on ${rt.name}`, 0, 0, 1);

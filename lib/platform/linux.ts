@@ -1,31 +1,14 @@
-// The OS seam on Linux: POSIX shared memory and futexes through koffi, whose prebuilt binaries load
-// in Node, Deno and Bun alike with no compiler at install. Everything above this file is portable;
-// a macOS seam would offer the same four calls (with __ulock_wait/__ulock_wake for futexes).
+// The OS seam on Linux: POSIX shared memory, futexes and prctl through libc (libc.ts), called
+// through the runtime's own FFI where it has one and koffi elsewhere. Everything above this file is
+// portable; a macOS seam would offer the same calls (with __ulock_wait/__ulock_wake for futexes).
 import { builtin } from './builtins.ts';
-import { nativeCalls } from './native_ffi.ts';
+import { cString, MAP_FAILED, type Libc } from './libc.ts';
+import { koffiCalls, koffiLibc } from './libc_koffi.ts';
+import { nativeLibc } from './native_ffi.ts';
 
-// koffi and libc load on first use, so a child that never touches shared memory does not pay for them.
-function bind() {
-  const koffi = builtin('node:module').createRequire(import.meta.url)('koffi');
-  const libc = koffi.load('libc.so.6');
-  return {
-    koffi,
-    shm_open: libc.func('int shm_open(const char *name, int oflag, uint32_t mode)'),
-    ftruncate: libc.func('int ftruncate(int fd, int64_t length)'),
-    lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
-    mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
-    munmap: libc.func('int munmap(void *addr, size_t length)'),
-    close: libc.func('int close(int fd)'),
-    shm_unlink: libc.func('int shm_unlink(const char *name)'),
-    strerror: libc.func('const char *strerror(int errnum)'),
-    // futex(2) has no libc wrapper; the raw syscall takes the word's address as a plain integer.
-    syscall: libc.func('long syscall(long number, uint64_t uaddr, int op, int val, void *timeout, void *uaddr2, int val3)'),
-    sched_yield: libc.func('int sched_yield()'),
-    prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
-  };
-}
-let bound: ReturnType<typeof bind> | null = null;
-const c = () => (bound ??= bind());
+// Chosen and loaded on first use, so a child that never touches shared memory loads no FFI at all.
+let chosen: Libc | undefined;
+const c = (): Libc => (chosen ??= nativeLibc() ?? koffiLibc());
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, MAP_POPULATE = 0x8000, SEEK_END = 2;
@@ -56,16 +39,16 @@ export class OSError extends Error {
  * taking its pages one fault at a time made reading 50 MB three times slower.
  */
 export function mapSegment(name: string, create: boolean, size: number, populate = false): Mapping {
-  const fd = c().shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
-  if (fd < 0) throw new OSError(`shm_open(${name})`, c().koffi.errno());
+  const libc = c();
+  const fd = libc.shmOpen(cString(name), O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0o600);
+  if (fd < 0) throw new OSError(`shm_open(${name})`, libc.errno());
   try {
-    if (create && c().ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, c().koffi.errno());
-    const length = create ? size : Number(c().lseek(fd, 0, SEEK_END));
+    if (create && libc.ftruncate(fd, size) !== 0) throw new OSError(`ftruncate(${name})`, libc.errno());
+    const length = create ? size : libc.lseek(fd, 0, SEEK_END);
     if (length <= 0) throw new OSError(`segment ${name} is empty`, EAGAIN);
-    const ptr = c().mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
-    const address = c().koffi.address(ptr);
-    if (address === 0xffffffffffffffffn) throw new OSError(`mmap(${name})`, c().koffi.errno());
-    const buffer: ArrayBuffer = c().koffi.view(ptr, length);
+    const address = libc.mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd);
+    if (address === MAP_FAILED) throw new OSError(`mmap(${name})`, libc.errno());
+    const buffer = libc.view(address, length);
     let mapped = true;
     return {
       buffer, address, size: length,
@@ -78,17 +61,18 @@ export function mapSegment(name: string, create: boolean, size: number, populate
         const detach = (buffer as { transfer?: (n: number) => ArrayBuffer }).transfer;
         if (!detach) return;
         try { detach.call(buffer, 0); } catch { return; }
-        c().munmap(ptr, length);
+        libc.munmap(address, length);
       },
     };
   } finally {
-    c().close(fd);
+    libc.close(fd);
   }
 }
 
 /** Removes the name of a segment; processes that mapped it keep their memory until they unmap. */
 export function unlinkSegment(name: string): void {
-  if (c().shm_unlink(name) !== 0) throw new OSError(`shm_unlink(${name})`, c().koffi.errno());
+  const libc = c();
+  if (libc.shmUnlink(cString(name)) !== 0) throw new OSError(`shm_unlink(${name})`, libc.errno());
 }
 
 /** A relative struct timespec of `ms` milliseconds, as futex(2) takes it. */
@@ -106,10 +90,10 @@ function timespec(ms: number): Buffer {
  * Atomics.wait refuses memory that is not a SharedArrayBuffer, and a mapping never is one.
  */
 export function futexWait(address: bigint, expected: number, ms?: number): boolean {
-  const native = nativeCalls(), timeout = ms === undefined ? null : timespec(ms);
-  const r = native ? native.syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout) : c().syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0);
+  const libc = c();
+  const r = libc.syscall(SYS_futex, address, FUTEX_WAIT, expected, ms === undefined ? null : timespec(ms));
   if (r === 0) return true;
-  const errno = native ? native.errno() : c().koffi.errno();
+  const errno = libc.errno();
   if (errno === EAGAIN || errno === EINTR) return true; // the word changed, or a signal: the caller re-checks
   if (errno === ETIMEDOUT) return false;
   throw new OSError('futex wait', errno);
@@ -119,7 +103,7 @@ export function futexWait(address: bigint, expected: number, ms?: number): boole
 export function futexWaitAsync(address: bigint, expected: number, ms: number): Promise<boolean> {
   const timeout = timespec(ms);
   return new Promise((resolve, reject) => {
-    c().syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
+    koffiCalls().syscall.async(SYS_futex, address, FUTEX_WAIT, expected, timeout, null, 0, (err: unknown, r: number) => {
       // errno is per thread and the wait ran on another one; a timeout and a wake-up look alike
       // here, so the caller re-checks the word either way.
       if (err) reject(err as Error);
@@ -130,15 +114,12 @@ export function futexWaitAsync(address: bigint, expected: number, ms: number): P
 
 /** Lets another runnable thread have this CPU now, if one waits for it. */
 export function yieldCpu(): void {
-  const native = nativeCalls();
-  if (native) native.schedYield();
-  else c().sched_yield();
+  c().schedYield();
 }
 
 /** Wakes up to `count` threads, in any process, sleeping on the word at `address`. */
 export function futexWake(address: bigint, count: number): number {
-  const native = nativeCalls();
-  return native ? native.syscall(SYS_futex, address, FUTEX_WAKE, count, null) : Number(c().syscall(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+  return c().syscall(SYS_futex, address, FUTEX_WAKE, count, null);
 }
 
 let tid = 0;
@@ -148,7 +129,7 @@ let tid = 0;
  * thread, and gone when the thread ends, so a lock can name its owner thread and see it die.
  */
 export function kernelThreadId(): number {
-  return (tid ||= Number(c().syscall(SYS_gettid, 0n, 0, 0, null, null, 0)));
+  return (tid ||= c().syscall(SYS_gettid, 0n, 0, 0, null));
 }
 
 const PR_SET_PDEATHSIG = 1, SIGTERM = 15;
@@ -159,12 +140,12 @@ const PR_SET_PDEATHSIG = 1, SIGTERM = 15;
  * process's own JavaScript is busy or blocked. False if the kernel refused.
  */
 export function endWithParentThread(): boolean {
-  return c().prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) === 0;
+  return c().prctl(PR_SET_PDEATHSIG, SIGTERM) === 0;
 }
 
 /** Undoes endWithParentThread(): a spare that becomes a non-daemon process outlives its parent, as a spawned one does. */
 export function keepAfterParent(): void {
-  c().prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  c().prctl(PR_SET_PDEATHSIG, 0);
 }
 
 /** The state letter of /proc/<pid>/stat (R, S, D, T, t, Z...), or null once the process is gone. */

@@ -22,6 +22,8 @@ const now = () => performance.timeOrigin + performance.now(); // comparable acro
 const nothing = { target: 'nothing', module: new URL('./nothing.ts', import.meta.url) };
 // The same, in a module that imports mpkit, as most targets' modules do: the child then loads it all.
 const nothingWithMpkit = { target: 'nothing', module: new URL('./nothing_mpkit.ts', import.meta.url) };
+/** A child whose first libc calls map a shared Value: its start pays for loading the FFI that makes them. */
+const setsValue = () => new spawned.Process({ target: 'setValue', args: [mp.Value('i', 0)], module: nothingWithMpkit.module });
 
 export function lockLoop(lock: mp.Lock, n: number, out: mp.SharedValue<'d'>) {
   // Once untimed first: the figure is the steady cost, as for a thread, whose earlier repeats ran
@@ -273,10 +275,20 @@ async function twoProcesses(n: number, target: typeof increment | typeof rawIncr
 // The start rows measure each method by name, whatever the default is.
 const spawned = mp.getContext('spawn');
 
+/** Runs `work` with MPKIT_FFI=koffi in the environment children start with: libc through koffi, the FFI rows' before. */
+async function onKoffi<T>(work: () => Promise<T>): Promise<T> {
+  process.env.MPKIT_FFI = 'koffi';
+  try {
+    return await work();
+  } finally {
+    delete process.env.MPKIT_FFI;
+  }
+}
+
 /** Per start + join, in ms, of n processes running `target`, spawned. */
-async function processes(n: number, target: typeof nothing): Promise<number> {
+async function processes(n: number, target: typeof nothing | (() => mp.Process)): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) await started(new spawned.Process(target));
+  for (let i = 0; i < n; i++) await started(typeof target === 'function' ? target() : new spawned.Process(target));
   return (performance.now() - t0) / n;
 }
 
@@ -342,6 +354,8 @@ const FIGURES: Record<string, Figure> = {
   },
   rss_spare_process_mb: { count: 1, mpkit: spareRss },
   process_start_mpkit_ms: { count: 10, mpkit: (n) => processes(n, nothingWithMpkit), floor: bareStarts },
+  process_start_value_ms: { count: 10, mpkit: (n) => processes(n, setsValue), floor: bareStarts },
+  process_start_value_koffi_ms: { count: 10, mpkit: (n) => onKoffi(() => processes(n, setsValue)), floor: bareStarts },
   thread_start_join_us: {
     count: 200,
     async mpkit(n) {
@@ -390,6 +404,15 @@ const FIGURES: Record<string, Figure> = {
       return ns;
     },
     floor: (n) => twoProcesses(n, rawIncrement, mp.Array('i', 1, { lock: false })),
+  },
+  value_locked_incr_2proc_koffi_ns: {
+    count: 200_000,
+    async mpkit(n) {
+      const value = mp.Value('i', 0);
+      const ns = await onKoffi(() => twoProcesses(n, increment, value));
+      if (value.value !== 2 * n) throw new Error(`the locked count is ${value.value}, not ${2 * n}`);
+      return ns;
+    },
   },
   manager_list_append_us: {
     count: 20_000,

@@ -2,7 +2,7 @@
 // Markdown), so fences inside lists and blockquotes, tilde and longer fences and CRLF all parse right.
 import MarkdownIt from 'markdown-it';
 
-export const RUNTIMES = ['node', 'node24', 'deno', 'bun'] as const;
+export const RUNTIMES = ['node', 'node24', 'node26', 'deno', 'bun'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 export interface Expected {

