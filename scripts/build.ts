@@ -8,7 +8,7 @@
 // Each further chunk would cost a child a module load (~0.8 ms on Bun), so the bootstrap's imports
 // are static: esbuild gives a dynamic import() a chunk of its own.
 //   mpkit.js, chunk-*.js      the bundle, and the part it shares with the bootstrap
-//   index.js, threading.js, connection.js   the package's entry points, re-exporting the bundle's public names
+//   index.js, threading.js, connection.js, pickle.js   the package's entry points, re-exporting the bundle's public names
 //   *.node.js                 the same for Node, which first gives Node before 20.16 getBuiltinModule
 //   bootstrap.js              what every child process and thread starts with
 //   platform/*.mjs, resource_tracker_main.js   the plain JavaScript files children start, copied
@@ -34,6 +34,7 @@ const entry = `
 export * from './index.ts';
 export * from './threading.ts';
 export * from './connection.ts';
+export * from './pickle.ts';
 export { serveManager } from './managers.ts';
 export { poolWorker } from './pool.ts';
 `;
@@ -61,9 +62,9 @@ export async function buildDist(): Promise<void> {
   });
   const reexport = (names: string[]) => `export { ${names.join(', ')} } from './mpkit.js';\n`;
   writeFileSync(join(dist, 'index.js'), reexport(await exportsOf('index.ts')));
-  for (const name of ['threading', 'connection']) writeFileSync(join(dist, `${name}.js`), reexport(await exportsOf(`${name}.ts`)));
+  for (const name of ['threading', 'connection', 'pickle']) writeFileSync(join(dist, `${name}.js`), reexport(await exportsOf(`${name}.ts`)));
   // Node's entries ("node" in package.json's exports) give Node before 20.16 what mpkit needs first.
-  for (const name of ['index', 'threading', 'connection']) writeFileSync(join(dist, `${name}.node.js`), `import './platform/builtins_shim.mjs';\nexport * from './${name}.js';\n`);
+  for (const name of ['index', 'threading', 'connection', 'pickle']) writeFileSync(join(dist, `${name}.node.js`), `import './platform/builtins_shim.mjs';\nexport * from './${name}.js';\n`);
   const threadEntry = readFileSync(join(lib, 'platform', 'thread_entry.mjs'), 'utf8');
   if (!threadEntry.includes("'../bootstrap.ts'")) throw new Error('lib/platform/thread_entry.mjs no longer imports ../bootstrap.ts: update scripts/build.ts');
   writeFileSync(join(dist, 'platform', 'thread_entry.mjs'), threadEntry.replace("'../bootstrap.ts'", "'../bootstrap.js'"));
