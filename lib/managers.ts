@@ -24,6 +24,8 @@ import {
   ArrayProxy, BarrierProxy, BaseProxy, ConditionProxy, DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy,
   QueueProxy, SemaphoreProxy, SetProxy, ValueProxy, clientFor, forgetClient, type Remote,
 } from './managers/proxies.ts';
+import { PythonClient } from './managers/python_client.ts';
+import { CREATE_ARGS } from './managers/python_methods.ts';
 
 const READY_TIMEOUT_S = 60;
 const STOP_TIMEOUT_S = 5;
@@ -80,6 +82,12 @@ export interface ManagerOptions {
    */
   initializer?: ((...args: never[]) => unknown) | string;
   initargs?: unknown[];
+  /**
+   * 'python': the server is a Python manager (multiprocessing.managers.SyncManager or BaseManager
+   * in python3), spoken to in CPython's protocol: connect() to it by address and authkey.
+   * Default 'mpkit'.
+   */
+  protocol?: 'mpkit' | 'python';
 }
 
 function limitsOf({ maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes, maxItems = DEFAULT_LIMITS.maxItems }: ManagerOptions): Limits {
@@ -130,6 +138,7 @@ export class BaseManager implements AsyncDisposable {
   readonly #limits: Limits;
   readonly #timeout: number | null | undefined;
   readonly #init: { target: string; args: unknown[] } | null;
+  readonly #python: PythonClient | null = null;
 
   /** Makes `typeid` a type the manager serves: the factory (a class or function) runs in the server. */
   static register(typeid: string, factory: Factory): void {
@@ -153,6 +162,13 @@ export class BaseManager implements AsyncDisposable {
     }
     this.#address = checkAddress(address);
     this.#key = keyOf(authkey);
+    if (options.protocol === 'python') {
+      if (options.address === undefined || options.authkey === undefined) throw new TypeError('A Python manager is reached by the address and authkey it was started with: pass both');
+      this.#python = new PythonClient(this.#address, this.#key);
+      if (this.#timeout !== undefined) this.#python.timeout = this.#timeout;
+    } else if (options.protocol !== undefined && options.protocol !== 'mpkit') {
+      throw new TypeError(`Unknown manager protocol "${String(options.protocol)}": use 'mpkit' or 'python'`);
+    }
   }
 
   get address(): Address {
@@ -166,6 +182,7 @@ export class BaseManager implements AsyncDisposable {
 
   /** Starts the server in a process of its own and connects to it. */
   async start(): Promise<this> {
+    if (this.#python) throw new TypeError('This manager speaks to a Python manager, which Python starts: connect() to it');
     if (this.#server) throw new Error('Cannot start a manager twice');
     const ready = new Event();
     const port = Value('i', 0);
@@ -185,6 +202,7 @@ export class BaseManager implements AsyncDisposable {
 
   /** Connects to a server that is already running at this manager's address. */
   async connect(): Promise<this> {
+    if (this.#python) { await this.#python.ping(); return this; }
     const client = clientFor(this.#address, this.#key);
     if (this.#timeout !== undefined) client.timeout = this.#timeout;
     await client.request('ping');
@@ -196,11 +214,13 @@ export class BaseManager implements AsyncDisposable {
    * (objects no one else names are freed). Its proxies stop working; the server keeps running.
    */
   disconnect(): void {
+    if (this.#python) return this.#python.close();
     forgetClient(this.#address, this.#key);
   }
 
   /** Serves in this process until a client calls shutdown(): for a program that is the server. */
   async serve(onListening?: (address: Address) => void): Promise<void> {
+    if (this.#python) throw new TypeError('This manager speaks to a Python manager, which serves itself: connect() to it');
     const server = new Server(registry, BUILT_IN, this.#limits);
     this.#address = await server.listen(this.#address, this.#key);
     onListening?.(this.#address);
@@ -209,6 +229,10 @@ export class BaseManager implements AsyncDisposable {
 
   /** Makes a new object of a registered type on the server; resolves with its proxy. */
   async create<T = BaseProxy>(typeid: string, ...args: unknown[]): Promise<T> {
+    if (this.#python) {
+      const [pyArgs, kwds] = CREATE_ARGS[typeid]?.(...args) ?? [args, {}];
+      return await this.#python.create(typeid, pyArgs, kwds) as T;
+    }
     return await clientFor(this.#address, this.#key).request('create', typeid, args) as T;
   }
 
@@ -219,12 +243,14 @@ export class BaseManager implements AsyncDisposable {
 
   /** How many objects the server holds now (Python's _number_of_objects). */
   async numberOfObjects(): Promise<number> {
+    if (this.#python) return this.#python.numberOfObjects();
     const { objects } = await clientFor(this.#address, this.#key).request('ping') as { objects: number };
     return objects;
   }
 
   /** Stops the server; calls still waiting on it fail with ManagerGoneError. */
   async shutdown(): Promise<void> {
+    if (this.#python) return this.#python.shutdown();
     const client = clientFor(this.#address, this.#key);
     await client.request('shutdown').catch(() => { /* already gone */ });
     forgetClient(this.#address, this.#key);

@@ -3,7 +3,8 @@
 // call still waiting fails at once with an error that says so.
 import { connect, describe, type Address, type FramedSocket } from '../connection/socket.ts';
 import { rethrown, type RemoteErrorData } from '../remote.ts';
-import { decode, encode, type Op, type RefHandlers } from './wire.ts';
+import { decode, encode, type Op, type Ref, type RefHandlers } from './wire.ts';
+import type { Reduced } from '../reduction.ts';
 import { Lane, type LaneOffer } from './lanes.ts';
 import { finishBeforeExit } from '../identity.ts';
 import { TimeoutError } from '../waiting.ts';
@@ -47,6 +48,23 @@ export class Client {
     this.key = key;
     this.refs = refs;
     finishBeforeExit(() => this.idle());
+  }
+
+  // The Transport of mpkit's proxies (proxies.ts).
+  call(ref: Ref, method: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    return this.requestWith(options, 'call', ref.id, method, args);
+  }
+
+  release(ref: Ref): void {
+    this.tell('decref', ref.id);
+  }
+
+  reduce(ref: Ref): Reduced {
+    // The receiver's proxy needs a reference of its own, counted now, before this one can go away;
+    // it stays the server's until the receiver claims it, so the sender may exit at once.
+    this.tell('lend', ref.id);
+    const state = { address: this.address, key: Buffer.from(this.key).toString('base64'), id: ref.id, typeid: ref.typeid, timeout: this.timeout };
+    return { $mpkit: 'Proxy', state };
   }
 
   /** Resolves once no call waits for its reply: each has its answer, or failed with the connection. */

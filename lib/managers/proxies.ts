@@ -5,7 +5,7 @@
 import { describe, type Address } from '../connection/socket.ts';
 import { REDUCE, registerType, type Reduced } from '../reduction.ts';
 import { TimeoutError } from '../waiting.ts';
-import { Client } from './client.ts';
+import { Client, type CallOptions } from './client.ts';
 import { Ref } from './wire.ts';
 
 const clients = new Map<string, Client>();
@@ -32,12 +32,27 @@ export function forgetClient(address: Address, key: Uint8Array) {
   clients.delete(name);
 }
 
-// A proxy the program dropped gives its reference back; the server frees the object at zero.
-const collected = new FinalizationRegistry<{ client: Client; id: number }>(({ client, id }) => client.tell('decref', id));
+/**
+ * How a proxy reaches its object: mpkit's own Client, or a Python manager's (python_client.ts).
+ * Methods are named as mpkit's proxies name them; a transport translates where it must.
+ */
+export interface Transport {
+  readonly address: Address;
+  /** Seconds a call waits for its reply (null: forever). */
+  readonly timeout: number | null;
+  call(ref: Ref, method: string, args: unknown[], options: CallOptions): Promise<unknown>;
+  /** Gives the proxy's reference back; the server frees the object at zero. */
+  release(ref: Ref): void;
+  /** What the proxy becomes on its way to another process or thread. */
+  reduce(ref: Ref): Reduced;
+}
+
+// A proxy the program dropped gives its reference back.
+const collected = new FinalizationRegistry<{ transport: Transport; ref: Ref }>(({ transport, ref }) => transport.release(ref));
 
 export class BaseProxy {
   readonly ref: Ref;
-  readonly #client: Client;
+  readonly #client: Transport;
   #released = false;
   /**
    * Seconds this proxy's calls wait for a reply before they fail with TimeoutError; undefined: the
@@ -46,22 +61,22 @@ export class BaseProxy {
    */
   timeout: number | null | undefined = undefined;
 
-  constructor(client: Client, ref: Ref) {
+  constructor(client: Transport, ref: Ref) {
     this.#client = client;
     this.ref = ref;
-    collected.register(this, { client, id: ref.id }, this);
+    collected.register(this, { transport: client, ref }, this);
   }
 
   protected call<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
     const options = { what: `${this.ref.typeid}.${method}()`, timeout: this.timeout === undefined ? this.#client.timeout : this.timeout };
-    return this.#client.requestWith(options, 'call', this.ref.id, method, args) as Promise<R>;
+    return this.#client.call(this.ref, method, args, options) as Promise<R>;
   }
 
   /** A call that may wait on the server for `wait` seconds (null: until it is woken) before replying. */
   protected waiting<R = unknown>(wait: number | null, method: string, ...args: unknown[]): Promise<R> {
     const limit = this.timeout === undefined ? this.#client.timeout : this.timeout;
     const options = { what: `${this.ref.typeid}.${method}()`, timeout: limit === null || wait === null ? null : limit + Math.max(0, wait) };
-    return this.#client.requestWith(options, 'call', this.ref.id, method, args) as Promise<R>;
+    return this.#client.call(this.ref, method, args, options) as Promise<R>;
   }
 
   /** Gives this proxy's reference back now, rather than when it is collected. */
@@ -69,7 +84,7 @@ export class BaseProxy {
     if (this.#released) return;
     this.#released = true;
     collected.unregister(this);
-    this.#client.tell('decref', this.ref.id);
+    this.#client.release(this.ref);
   }
 
   [Symbol.dispose]() {
@@ -77,12 +92,7 @@ export class BaseProxy {
   }
 
   [REDUCE](): Reduced {
-    // The receiver's proxy needs a reference of its own, counted now, before this one can go away;
-    // it stays the server's until the receiver claims it, so the sender may exit at once.
-    this.#client.tell('lend', this.ref.id);
-    const key = Buffer.from(this.#client.key).toString('base64');
-    const state: ProxyState = { address: this.#client.address, key, id: this.ref.id, typeid: this.ref.typeid, timeout: this.#client.timeout };
-    return { $mpkit: 'Proxy', state };
+    return this.#client.reduce(this.ref);
   }
 
   toString() {
@@ -235,7 +245,7 @@ export class QueueProxy<T = unknown> extends BaseProxy {
 export type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** The proxy of a type registered by the user: any method name becomes a call on the server. */
-function autoProxy(client: Client, ref: Ref): BaseProxy {
+function autoProxy(client: Transport, ref: Ref): BaseProxy {
   const base = new BaseProxy(client, ref);
   return new Proxy(base, {
     get(target, key, receiver) {
@@ -245,18 +255,18 @@ function autoProxy(client: Client, ref: Ref): BaseProxy {
   });
 }
 
-export const PROXIES: Record<string, new (client: Client, ref: Ref) => BaseProxy> = {
+export const PROXIES: Record<string, new (client: Transport, ref: Ref) => BaseProxy> = {
   list: ListProxy, dict: DictProxy, Value: ValueProxy, Array: ArrayProxy, Namespace: NamespaceProxy, set: SetProxy,
   Lock: LockProxy, RLock: LockProxy, Semaphore: SemaphoreProxy, BoundedSemaphore: SemaphoreProxy,
   Condition: ConditionProxy, Event: EventProxy, Barrier: BarrierProxy, Queue: QueueProxy, JoinableQueue: QueueProxy,
 };
 
-export function makeProxy(client: Client, ref: Ref): BaseProxy {
+export function makeProxy(client: Transport, ref: Ref): BaseProxy {
   const Kind = PROXIES[ref.typeid];
   return Kind ? new Kind(client, ref) : autoProxy(client, ref);
 }
 
-interface ProxyState { address: Address; key: string; id: number; typeid: string; timeout: number | null }
+export interface ProxyState { address: Address; key: string; id: number; typeid: string; timeout: number | null }
 registerType('Proxy', (s: ProxyState) => {
   const client = clientFor(s.address, Buffer.from(s.key, 'base64'));
   client.timeout ??= s.timeout; // the manager's option reaches the processes its proxies go to

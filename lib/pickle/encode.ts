@@ -10,6 +10,8 @@ export interface DumpOptions {
   protocol?: 2 | 4;
   /** The deepest nesting written (default 1,000). */
   maxDepth?: number;
+  /** What to write in place of an object this encoder has no rule for (a PyObject, say); undefined refuses it. */
+  replace?: (v: object) => unknown;
 }
 
 class Writer {
@@ -154,9 +156,18 @@ export function dumps(value: unknown, options: DumpOptions = {}): Uint8Array {
       if (v.state !== undefined) { write(v.state, next); w.byte(OP.BUILD); }
       return;
     }
+    if (v instanceof PyGlobal) {
+      global(v);
+      return remember(v);
+    }
     if (v instanceof PySlice) {
       global(new PyGlobal('builtins', 'slice')); write(Object.freeze([v.start, v.stop, v.step]), next); w.byte(OP.REDUCE);
       return remember(v);
+    }
+    const instead = options.replace?.(v);
+    if (instead !== undefined) {
+      write(instead, next);
+      return;
     }
     const kind = (v as object).constructor?.name ?? 'object without a prototype';
     throw new PickleError(`A ${kind} cannot be pickled: send its fields as a plain object, or a PyObject naming its Python class`);

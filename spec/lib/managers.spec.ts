@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import * as mp from 'mpkit';
+import { rejects } from '../fixtures/rejects.ts';
 import { connect } from '../../lib/connection/socket.ts';
 import { Client } from '../../lib/managers/client.ts';
 import * as targets from '../fixtures/targets.ts';
@@ -11,13 +12,6 @@ const module = new URL('../fixtures/targets.ts', import.meta.url);
 // The server imports no program of ours: the spec runner's main module is not one to run twice.
 const start = (options: mp.ManagerOptions = {}) => new mp.SyncManager({ module: null, ...options }).start();
 const noRefs = { toRef: () => null, fromRef: (r: unknown) => r };
-/** Resolves when `p` rejects with an error `expected` accepts; fails the spec if it resolves. */
-async function rejects(p: Promise<unknown>, expected: RegExp | ((e: unknown) => boolean)) {
-  const outcome = await p.then(() => null, (e: unknown) => ({ e }));
-  if (!outcome) throw new assert.Assertion({ message: 'Expected the promise to reject', operator: 'rejects', expects: expected, actual: 'resolved' });
-  const ok = expected instanceof RegExp ? expected.test(String((outcome.e as Error)?.message ?? outcome.e)) : expected(outcome.e);
-  assert.ok(ok, `rejected with an unexpected error: ${(outcome.e as Error)?.stack ?? outcome.e}`);
-}
 const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms))]);
 
 test('a call a child made without awaiting it still lands before the child exits', async () => {

@@ -3,14 +3,9 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import * as mp from 'mpkit';
 import * as targets from '../fixtures/targets.ts';
+import { rejects } from '../fixtures/rejects.ts';
 
 const module = new URL('../fixtures/targets.ts', import.meta.url);
-
-async function rejects(p: Promise<unknown>, check: (e: unknown) => boolean) {
-  const outcome = await p.then(() => null, (e: unknown) => ({ e }));
-  assert.ok(outcome, 'expected a rejection');
-  assert.ok(check(outcome!.e), `unexpected error: ${(outcome!.e as Error)?.stack ?? outcome!.e}`);
-}
 
 test('map, starmap, apply, applyAsync and chunks, on processes and threads', async () => {
   for (const Kind of [mp.Pool, mp.ThreadPool]) {

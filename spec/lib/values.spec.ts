@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import * as mp from 'mpkit';
+import { rejects } from '../fixtures/rejects.ts';
 import { Thread } from 'mpkit/threading';
 import * as targets from '../fixtures/targets.ts';
 
@@ -52,10 +53,8 @@ function firstMismatch(sent: unknown[], got: unknown[]): string | null {
   return null;
 }
 
-async function rejects(promise: Promise<unknown>, message: RegExp) {
-  const outcome = await promise.then(() => 'resolved', (e: Error) => e);
-  assert.ok(outcome instanceof TypeError && message.test(outcome.message), `expected a TypeError matching ${message}, got ${String(outcome)}`);
-}
+/** A TypeError matching `message`: what a value that cannot be sent is refused with. */
+const rejectsType = (promise: Promise<unknown>, message: RegExp) => rejects(promise, (e) => e instanceof TypeError && message.test(e.message));
 
 /**
  * Equal as fast-check writes them out (which tells -0, holes, boxed values, prototypes and the
@@ -223,15 +222,15 @@ test('what structuredClone refuses is refused at the sender, naming where it sat
   assert.throws(() => new mp.Process({ target: targets.echoArgs, args: [q, () => 1] as never, module }).start(), /^args\[1\] is a function/);
   const pool = new mp.Pool(1, { module });
   try {
-    await rejects(pool.map(targets.same, [1, 2, { f() {} }]), /^items\[2\]\.f is a function/);
-    await rejects(pool.apply(targets.makeFunction), /^a result of makeFunction\(\) is a function/);
+    await rejectsType(pool.map(targets.same, [1, 2, { f() {} }]), /^items\[2\]\.f is a function/);
+    await rejectsType(pool.apply(targets.makeFunction), /^a result of makeFunction\(\) is a function/);
   } finally {
     pool.terminate();
   }
   const manager = await mp.Manager();
   try {
     const list = await manager.list<unknown>();
-    await rejects(list.append({ cb() {} }), /^args\[0\]\.cb is a function/);
+    await rejectsType(list.append({ cb() {} }), /^args\[0\]\.cb is a function/);
     assert.is(await list.length, 0);
   } finally {
     await manager.shutdown();
