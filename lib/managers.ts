@@ -25,6 +25,7 @@ import {
   QueueProxy, SemaphoreProxy, SetProxy, ValueProxy, clientFor, forgetClient, type Remote,
 } from './managers/proxies.ts';
 import { PythonClient } from './managers/python_client.ts';
+import { PythonServer } from './managers/python_server.ts';
 import { CREATE_ARGS } from './managers/python_methods.ts';
 
 const READY_TIMEOUT_S = 60;
@@ -138,7 +139,7 @@ export class BaseManager implements AsyncDisposable {
   readonly #limits: Limits;
   readonly #timeout: number | null | undefined;
   readonly #init: { target: string; args: unknown[] } | null;
-  readonly #python: PythonClient | null = null;
+  #python: PythonClient | null = null;
 
   /** Makes `typeid` a type the manager serves: the factory (a class or function) runs in the server. */
   static register(typeid: string, factory: Factory): void {
@@ -163,7 +164,7 @@ export class BaseManager implements AsyncDisposable {
     this.#address = checkAddress(address);
     this.#key = keyOf(authkey);
     if (options.protocol === 'python') {
-      if (options.address === undefined || options.authkey === undefined) throw new TypeError('A Python manager is reached by the address and authkey it was started with: pass both');
+      if (options.authkey === undefined) throw new TypeError('Python reaches a manager by its address and authkey: pass the authkey (and the address, for one Python started)');
       this.#python = new PythonClient(this.#address, this.#key);
       if (this.#timeout !== undefined) this.#python.timeout = this.#timeout;
     } else if (options.protocol !== undefined && options.protocol !== 'mpkit') {
@@ -182,12 +183,11 @@ export class BaseManager implements AsyncDisposable {
 
   /** Starts the server in a process of its own and connects to it. */
   async start(): Promise<this> {
-    if (this.#python) throw new TypeError('This manager speaks to a Python manager, which Python starts: connect() to it');
     if (this.#server) throw new Error('Cannot start a manager twice');
     const ready = new Event();
     const port = Value('i', 0);
     if (this.#init && !this.#module) throw new TypeError('A manager initializer needs the module that exports it: pass module (it is null)');
-    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder, limits: this.#limits, init: this.#init };
+    const args: ServeArgs = { address: this.#address, key: this.#key, preload: this.#module, ready, port, parentPid: process.pid, folder: this.#folder, limits: this.#limits, init: this.#init, protocol: this.#python ? 'python' : 'mpkit' };
     const server = new Process({ target: serveManager, args: [args], module: ownTargets(import.meta.url), daemon: true, name: 'SyncManager' });
     this.#server = server;
     server.start();
@@ -197,6 +197,7 @@ export class BaseManager implements AsyncDisposable {
       if (Date.now() > end) { server.kill(); throw new Error(`The manager server was not ready within ${READY_TIMEOUT_S} s`); }
     }
     if (typeof this.#address !== 'string') this.#address = { ...this.#address, port: port.value };
+    if (this.#python) this.#python = Object.assign(new PythonClient(this.#address, this.#key), { timeout: this.#python.timeout });
     return this.connect();
   }
 
@@ -220,8 +221,7 @@ export class BaseManager implements AsyncDisposable {
 
   /** Serves in this process until a client calls shutdown(): for a program that is the server. */
   async serve(onListening?: (address: Address) => void): Promise<void> {
-    if (this.#python) throw new TypeError('This manager speaks to a Python manager, which serves itself: connect() to it');
-    const server = new Server(registry, BUILT_IN, this.#limits);
+    const server = this.#python ? new PythonServer(registry, this.#limits) : new Server(registry, BUILT_IN, this.#limits);
     this.#address = await server.listen(this.#address, this.#key);
     onListening?.(this.#address);
     await server.stopped;
@@ -322,14 +322,15 @@ interface ServeArgs {
   folder: string | null;
   limits: Limits;
   init: { target: string; args: unknown[] } | null;
+  protocol: 'mpkit' | 'python';
 }
 
 /** The server process: import the program (for its register() calls), listen, serve until told to stop. */
-export async function serveManager({ address, key, preload, ready, port, parentPid, folder, limits, init }: ServeArgs) {
+export async function serveManager({ address, key, preload, ready, port, parentPid, folder, limits, init, protocol }: ServeArgs) {
   // A parent killed outright cannot stop its manager; the manager stops itself, on the kernel's
   // word (a daemon's SIGTERM, taken from the first moment: it can come while the server starts)
   // or on seeing the parent gone, and leaves no socket or folder behind.
-  let server: Server | null = null, told = false;
+  let server: Server | PythonServer | null = null, told = false;
   const cleanUp = () => {
     if (typeof address === 'string') builtin('node:fs').rmSync(address, { force: true });
     if (folder) builtin('node:fs').rmSync(folder, { recursive: true, force: true });
@@ -350,7 +351,7 @@ export async function serveManager({ address, key, preload, ready, port, parentP
       await fn(...init.args);
     }
   }
-  server = new Server(registry, BUILT_IN, limits);
+  server = protocol === 'python' ? new PythonServer(registry, limits) : new Server(registry, BUILT_IN, limits);
   const bound = await server.listen(address, key);
   if (typeof bound !== 'string') port.value = bound.port;
   ready.set();

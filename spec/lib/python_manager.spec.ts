@@ -103,7 +103,7 @@ test('a wrong authkey is refused, and nothing is read from a peer that has not p
   const server = await pythonManager();
   try {
     await rejects(connect(server.port, 'wrong'), (e) => e instanceof Error && e.name === 'AuthenticationError' && /refused the authkey/.test(e.message));
-    assert.throws(() => new mp.SyncManager({ address: { host: '127.0.0.1', port: server.port }, protocol: 'python' }), /address and authkey it was started with: pass both/);
+    assert.throws(() => new mp.SyncManager({ address: { host: '127.0.0.1', port: server.port }, protocol: 'python' }), /Python reaches a manager by its address and authkey: pass the authkey/);
   } finally {
     await server.stop();
   }
@@ -144,6 +144,45 @@ test('Python and TypeScript processes share one list, one Value, one Queue and o
   } finally {
     manager.disconnect();
     await server.stop();
+  }
+});
+
+
+test('Python\'s SyncManager client uses an mpkit manager that speaks its protocol, and so does mpkit', async () => {
+  const manager = await mp.Manager({ address: { host: '127.0.0.1', port: 0 }, authkey: KEY, protocol: 'python', module: null });
+  try {
+    const { port } = manager.address as { port: number };
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      const py = spawn('python3', [fixture('python_sync_client.py'), String(port), KEY], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      py.stdout.on('data', (d) => { out += d; });
+      py.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`python_sync_client.py exited with ${code}: ${out}`))));
+    });
+    assert.equal(lines.filter((l) => !l.startsWith('ok ')), ['done'], 'every check of the Python client passed');
+    assert.is(lines.length, 12);
+    const list = await manager.list<number>([1, 2]);
+    await list.append(3);
+    assert.equal(await list.toArray(), [1, 2, 3], 'mpkit\'s own proxies speak the same protocol to it');
+  } finally {
+    await manager.shutdown();
+  }
+});
+
+test('an mpkit manager speaking CPython\'s protocol refuses a Python client with the wrong key', async () => {
+  const manager = await mp.Manager({ address: { host: '127.0.0.1', port: 0 }, authkey: KEY, protocol: 'python', module: null });
+  try {
+    const { port } = manager.address as { port: number };
+    const said = await new Promise<string>((resolve) => {
+      const code = `from multiprocessing.managers import SyncManager\ntry:\n    SyncManager(address=('127.0.0.1', ${port}), authkey=b'wrong').connect()\n    print('connected')\nexcept Exception as e:\n    print(type(e).__name__)`;
+      const py = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      py.stdout.on('data', (d) => { out += d; });
+      py.once('exit', () => resolve(out.trim()));
+    });
+    assert.is(said, 'AuthenticationError');
+    assert.equal(await (await manager.list([1])).toArray(), [1], 'and goes on serving those with the key');
+  } finally {
+    await manager.shutdown();
   }
 });
 
