@@ -148,5 +148,6 @@ export function kindOf(exposed: readonly string[] | null): string | null {
   if (has('is_set', 'set')) return 'Event';
   if (has('abort', 'wait')) return 'Barrier';
   if (has('get', 'set') && exposed.length === 2) return 'Value';
+  if (has('__len__', '__getitem__', '__setitem__') && exposed.length === 3) return 'Array';
   return null;
 }

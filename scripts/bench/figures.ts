@@ -52,10 +52,18 @@ export function rawIncrement(cell: mp.SharedArray<'i'>, n: number, ready: mp.Sem
   ends[i] = now();
 }
 
+// A child's loop runs cold at first (interpreted, then compiled after some thousands of turns), so
+// children that time a loop run a fixed number of turns untimed first: the same in a quick run as
+// in a full one, which otherwise disagreed 3 to 1 (npm run bench:agree).
+const CHILD_WARM_UP = 10_000;
+
 export async function appendAll(list: mp.ListProxy<number>, n: number, inFlight: number, ready: mp.Semaphore, go: mp.Event, ends: mp.SharedArray<'d'>) {
-  await list.append(-1); // connected, and the first request paid for
+  for (let i = 0; i < CHILD_WARM_UP; i++) await list.append(-1); // connected, warm, and the first request paid for
   ready.release();
   await go.waitAsync(60);
+  // The clock starts here, in the child: the wake-up from go (an async wait, polled) took up to
+  // some 50 ms, which a quick run's fewer appends could not hide.
+  ends[0] = now();
   if (inFlight <= 1) {
     for (let i = 0; i < n; i++) await list.append(i);
   } else {
@@ -64,7 +72,7 @@ export async function appendAll(list: mp.ListProxy<number>, n: number, inFlight:
       await Promise.all(Array.from({ length: Math.min(inFlight, n - i) }, (_, k) => list.append(i + k)));
     }
   }
-  ends[0] = now();
+  ends[1] = now();
 }
 
 /** One of many clients of one manager: appends in turn, timing each call; sends its end time, then the times. */
@@ -95,6 +103,7 @@ export async function appendUntil(list: mp.ListProxy<number>, ready: mp.Semaphor
 }
 
 export function drain(queue: mp.Queue<number>, n: number, ready: mp.Semaphore, ends: mp.SharedArray<'d'>) {
+  for (let i = 0; i < CHILD_WARM_UP; i++) queue.get(); // what the parent put before it waited for ready
   ready.release();
   for (let i = 0; i < n; i++) queue.get();
   ends[0] = now();
@@ -155,15 +164,14 @@ createServer((s) => s.pipe(s)).listen(${JSON.stringify(socket)}, () => console.l
 async function managerAppends(n: number, inFlight: number): Promise<number> {
   await using manager = await new mp.SyncManager({ module: null }).start();
   const list = await manager.list<number>();
-  const ready = new mp.Semaphore(0), go = new mp.Event(), ends = mp.Array('d', 1, { lock: false });
+  const ready = new mp.Semaphore(0), go = new mp.Event(), ends = mp.Array('d', 2, { lock: false });
   const child = new mp.Process({ target: appendAll, args: [list, n, inFlight, ready, go, ends] });
   child.start();
   await ready.acquireAsync({ timeout: 60 });
-  const t0 = now();
   go.set();
   await child.join();
-  if (await list.length !== n + 1) throw new Error('the manager list lost appends');
-  return ((ends[0] - t0) / n) * 1000;
+  if (await list.length !== n + CHILD_WARM_UP) throw new Error('the manager list lost appends');
+  return ((ends[1] - ends[0]) / n) * 1000;
 }
 
 /** 50 clients, each a process, call one manager at once: each call's time, and the time per call of them all. */
@@ -431,6 +439,7 @@ const FIGURES: Record<string, Figure> = {
       const queue = new mp.Queue<number>(), ready = new mp.Semaphore(0), ends = mp.Array('d', 1, { lock: false });
       const child = new mp.Process({ target: drain, args: [queue, n, ready, ends] });
       child.start();
+      for (let i = 0; i < CHILD_WARM_UP; i++) queue.put(i);
       await ready.acquireAsync({ timeout: 60 });
       const t0 = now();
       for (let i = 0; i < n; i++) queue.put(i);
@@ -511,6 +520,11 @@ function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+// Figures a quick run measures at their full count (keep in step with reference.py): a queue
+// message's hand-over settles over the first few milliseconds, which a tenth of the count did not
+// hide (quick 1.96 against full 1.19 µs on Node 20).
+const WHOLE_WHEN_QUICK = new Set(['queue_msg_us']);
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mpkit-bench-'));
   empty = join(dir, 'empty.mjs');
@@ -528,13 +542,15 @@ async function main() {
   const figures: Record<string, unknown> = {}, floors: Record<string, unknown> = {}, peers: Record<string, Record<string, unknown>> = {};
   for (const [name, figure] of Object.entries(FIGURES)) {
     if (only && !only.some((o) => o === name || o.startsWith(`${name}_`))) continue; // a name, or one of the figures it gives
-    const n = figure.count > 10 ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
+    const n = figure.count > 10 && !WHOLE_WHEN_QUICK.has(name) ? Math.max(3, Math.floor(figure.count * (quick ? 0.1 : 1))) : figure.count;
     const runs: Record<string, number[]> = {}, floorRuns: number[] = [];
-    // An untimed tenth first, so that a short (quick) run measures compiled code, as a long one
-    // mostly does: without it a quick run's manager append on Node 20 was 4.5 times a full run's.
+    // An untimed tenth of the full count first, in a quick run too, so that both measure code as
+    // warm: with a tenth of its own (smaller) count, a quick run's manager append on Node 20 was
+    // 3 times a full run's (59 against 19 µs, npm run bench:agree).
     if (figure.count > 10) {
-      await figure.mpkit(Math.max(1, Math.floor(n / 10)));
-      if (figure.floor) await figure.floor(Math.max(1, Math.floor(n / 10)));
+      const warmUp = Math.max(1, Math.floor(figure.count / 10));
+      await figure.mpkit(warmUp);
+      if (figure.floor) await figure.floor(warmUp);
     }
     for (let r = 0; r < repeats; r++) {
       const result = await figure.mpkit(n);
