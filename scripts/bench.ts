@@ -199,7 +199,7 @@ noisy where they lie more than ${NOISY * 100}% of the median apart. CPython's fi
 \`scripts/bench/reference.py\`, and CPython and each runtime are measured in alternating rounds
 (each round one repeat of each, in a fresh process, the order reversed every other round), so
 they share the machine's state and the ratios hold even where the absolute times drift. Each
-side first runs a tenth of a figure's full count untimed, and children that time a loop run 10,000 turns of it untimed first, so a short run measures code as warm as a long one does (`npm run bench:agree` checks that a quick run agrees with a full one). The floor is the same work with nothing of mpkit's in
+side first runs a tenth of a figure's full count untimed, and children that time a loop run 10,000 turns of it untimed first, so a short run measures code as warm as a long one does (\`npm run bench:agree\` checks that a quick run agrees with a full one). The floor is the same work with nothing of mpkit's in
 the way: a bare compare-and-swap for a lock, a bare runtime start for a process, a bare \`Worker\`
 for a thread. Children report ready before the clock starts and time their own loops, on both sides.
 
