@@ -124,12 +124,15 @@ async function make(url: string, conditions: string[]): Promise<Made> {
   // A warning is a place where the bundle could differ from the files (an import() esbuild cannot follow).
   const file = refused || result.warnings.length ? null : manifest.replace(/\.json$/, '.mjs');
   const made: Made = { file, inputs };
-  // Atomic, as another program may read them at the same time: all or nothing.
+  // Atomic, as another program may read them at the same time: all or nothing. The temporary name
+  // is this writer's alone: threads of one process bundle at once too (the seed's experiment once
+  // lost a thread when two of them renamed the same file.<pid>).
+  const mine = `${process.pid}.${Math.random().toString(36).slice(2)}`;
   if (file) {
-    writeFileSync(`${file}.${process.pid}`, result.outputFiles[0].text);
-    renameSync(`${file}.${process.pid}`, file);
+    writeFileSync(`${file}.${mine}`, result.outputFiles[0].text);
+    renameSync(`${file}.${mine}`, file);
   }
-  writeFileSync(`${manifest}.${process.pid}`, JSON.stringify(made));
-  renameSync(`${manifest}.${process.pid}`, manifest);
+  writeFileSync(`${manifest}.${mine}`, JSON.stringify(made));
+  renameSync(`${manifest}.${mine}`, manifest);
   return made;
 }
