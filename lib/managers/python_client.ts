@@ -5,6 +5,7 @@
 // that blocks on the server (a queue's get) holds up no other. Pickles are read by mpkit/pickle,
 // which runs nothing the server sends and knows only the globals allowed here.
 import { cpythonConnect } from '../connection/cpython.ts';
+import { EOFError } from '../connection/errors.ts';
 import { describe, type Address, type FramedSocket } from '../connection/socket.ts';
 import { dumps, loads } from '../pickle.ts';
 import type { AllowList } from '../pickle/allowed.ts';
@@ -72,7 +73,7 @@ export class PythonClient implements Transport {
       if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string') throw new PickleError(`${what}: the Python manager's reply is not a (kind, result) pair`);
       return this.#result(reply[0], reply[1], what);
     } catch (e) {
-      if (e instanceof Error && /closed|ECONNRESET|EPIPE/.test(e.message) && !(e instanceof TimeoutError)) throw new ManagerGoneError(`The Python manager at ${describe(this.address)} closed the connection during ${what}: is it still running?`, { cause: e });
+      if (e instanceof EOFError || ['ECONNRESET', 'EPIPE'].includes((e as { code?: string }).code ?? '')) throw new ManagerGoneError(`The Python manager at ${describe(this.address)} closed the connection during ${what}: is it still running?`, { cause: e });
       throw e;
     } finally {
       clearTimeout(timer);
@@ -108,7 +109,9 @@ export class PythonClient implements Transport {
 
   /** An idle method connection, or a new one (accept_connection). */
   async #methodConnection(): Promise<FramedSocket> {
-    for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) if (!conn.closed) return conn;
+    for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) {
+      if (!conn.closed) { conn.socket.ref(); return conn; }
+    }
     const conn = await cpythonConnect(this.address, this.key, MAX_FRAME);
     await this.#exchange(conn, tuple(null, 'accept_connection', tuple('mpkit'), {}), 'accept_connection()', this.timeout);
     return conn;
@@ -185,8 +188,8 @@ export class PythonClient implements Transport {
     }
     const conn = await this.#methodConnection();
     const result = await this.#exchange(conn, tuple(held.ident, name, tuple(...args), kwds), options.what ?? `${held.typeid}.${name}()`, options.timeout ?? null);
-    if (!conn.closed && !this.#closed) this.#idle.push(conn);
-    else conn.close();
+    // An idle connection keeps no program alive; one with a call on it does, until its reply.
+    if (!conn.closed && !this.#closed) { conn.socket.unref(); this.#idle.push(conn); } else conn.close();
     return result;
   }
 
