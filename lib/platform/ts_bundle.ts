@@ -29,7 +29,8 @@ function cacheDir(): string {
 }
 
 function manifestOf(url: string): string {
-  const hash = builtin('node:crypto').createHash('sha1').update(`${VERSION}\0${url}`).digest('hex');
+  // The Node major is in the key, as the bundle is lowered for it (ts_hooks.mjs says why).
+  const hash = builtin('node:crypto').createHash('sha1').update(`${VERSION}\0${process.versions.node.split('.')[0]}\0${url}`).digest('hex');
   return builtin('node:path').join(cacheDir(), `${hash}.json`);
 }
 

@@ -36,16 +36,19 @@ export async function load(url, context, next) {
   if (!url.startsWith('file:') || !TS.test(new URL(url).pathname)) return next(url, context);
   const file = fileURLToPath(url);
   const { size, mtimeMs } = statSync(file);
-  const key = createHash('sha1').update(`${VERSION}\0${file}\0${size}\0${mtimeMs}`).digest('hex');
+  // The target is in the key: Nodes of two majors share this folder, and code lowered for the newer
+  // one (await using, kept as it is for Node 24) is a SyntaxError on the older (Node 20).
+  const target = `node${process.versions.node.split('.')[0]}`;
+  const key = createHash('sha1').update(`${VERSION}\0${target}\0${file}\0${size}\0${mtimeMs}`).digest('hex');
   const cached = join(cacheDir, `${key}.mjs`);
   try {
     return { format: 'module', source: readFileSync(cached, 'utf8'), shortCircuit: true };
   } catch { /* not cached yet */ }
   esbuild ??= await import('esbuild');
   const { code } = esbuild.transformSync(readFileSync(file, 'utf8'), {
-    loader: 'ts', format: 'esm', target: `node${process.versions.node.split('.')[0]}`, sourcemap: 'inline', sourcefile: file,
+    loader: 'ts', format: 'esm', target, sourcemap: 'inline', sourcefile: file,
   });
-  const temporary = `${cached}.${process.pid}`;
+  const temporary = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`; // this writer's own, threads included
   writeFileSync(temporary, code);
   renameSync(temporary, cached); // atomic: a child reading it at the same time sees all or nothing
   return { format: 'module', source: code, shortCircuit: true };

@@ -62,4 +62,24 @@ test('a changed file makes a new bundle', async () => {
   }
 });
 
+
+test('Nodes of two majors sharing the cache each read code lowered for themselves (await using on Node 20)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const newer = new URL('../../node_modules/node26/bin/node', import.meta.url).pathname; // a Node whose transform keeps await using
+  const node20 = '/usr/bin/node';
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(newer) || !existsSync(node20) || !execFileSync(node20, ['--version'], { encoding: 'utf8' }).startsWith('v20')) return; // needs both, as this repository has them
+  const dir = mkdtempSync(join(tmpdir(), 'two-majors-'));
+  try {
+    const file = join(dir, 'disposing.ts');
+    writeFileSync(file, 'export async function run(): Promise<string> {\n  await using _x = { async [Symbol.asyncDispose]() {} };\n  return "ran";\n}\n');
+    const loader = new URL('../../lib/platform/ts_register.mjs', import.meta.url).href;
+    const code = `import(${JSON.stringify(pathToFileURL(file).href)}).then(async (m) => console.log(await m.run()))`;
+    // Node 26 first, whose transform keeps await using; then Node 20, which must not be handed that.
+    for (const bin of [newer, node20]) assert.is(execFileSync(bin, ['--import', loader, '-e', code], { encoding: 'utf8' }).trim(), 'ran');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
