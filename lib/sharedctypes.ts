@@ -5,7 +5,7 @@ import { Lock, RLock } from './synchronize.ts';
 import { REDUCE, registerType, revive, type Reduced } from './reduction.ts';
 import { indexable } from './indexing.ts';
 
-const TYPES = {
+export const TYPES = {
   c: Uint8Array, b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
   l: BigInt64Array, L: BigUint64Array, q: BigInt64Array, Q: BigUint64Array, f: Float32Array, d: Float64Array,
 } as const;
@@ -18,8 +18,8 @@ export type Item<T extends Typecode> = T extends Big ? bigint : number;
 /** What a slot takes: its Item, and for a 64-bit integer also a safe integer number, converted. */
 export type Input<T extends Typecode> = T extends Big ? bigint | number : number;
 
-const FLOATS = new Set<Typecode>(['f', 'd']);
-const BIG = new Set<Typecode>(['l', 'L', 'q', 'Q']);
+export const FLOATS = new Set<Typecode>(['f', 'd']);
+export const BIG = new Set<Typecode>(['l', 'L', 'q', 'Q']);
 
 const shown = (v: unknown) => {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -32,7 +32,7 @@ const shown = (v: unknown) => {
  * What `typecode`'s slots store `v` as, or a TypeError: as ctypes refuses a str for a c_double or
  * a float for a c_int, rather than store NaN or cut 3.9 to 3. Integers out of range wrap, as in ctypes.
  */
-function slotWriter(typecode: Typecode): (v: unknown) => unknown {
+export function slotWriter(typecode: Typecode): (v: unknown) => unknown {
   const what = `'${typecode}' holds`;
   if (FLOATS.has(typecode)) return (v) => {
     if (typeof v === 'number') return v;
