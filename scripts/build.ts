@@ -8,7 +8,8 @@
 // Each further chunk would cost a child a module load (~0.8 ms on Bun), so the bootstrap's imports
 // are static: esbuild gives a dynamic import() a chunk of its own.
 //   mpkit.js, chunk-*.js      the bundle, and the part it shares with the bootstrap
-//   index.js, threading.js, connection.js, pickle.js   the package's entry points, re-exporting the bundle's public names
+//   index.js, threading.js, connection.js, pickle.js, cluster.js   the package's entry points, re-exporting the bundle's public names
+//   cli.js                    the `mpkit` command (`mpkit worker`)
 //   *.node.js                 the same for Node, which first gives Node before 20.16 getBuiltinModule
 //   bootstrap.js              what every child process and thread starts with
 //   platform/*.mjs, resource_tracker_main.js   the plain JavaScript files children start, copied
@@ -35,6 +36,7 @@ export * from './index.ts';
 export * from './threading.ts';
 export * from './connection.ts';
 export * from './pickle.ts';
+export * from './cluster.ts';
 export { serveManager } from './managers.ts';
 export { poolWorker } from './pool.ts';
 `;
@@ -62,9 +64,12 @@ export async function buildDist(): Promise<void> {
   });
   const reexport = (names: string[]) => `export { ${names.join(', ')} } from './mpkit.js';\n`;
   writeFileSync(join(dist, 'index.js'), reexport(await exportsOf('index.ts')));
-  for (const name of ['threading', 'connection', 'pickle']) writeFileSync(join(dist, `${name}.js`), reexport(await exportsOf(`${name}.ts`)));
+  for (const name of ['threading', 'connection', 'pickle', 'cluster']) writeFileSync(join(dist, `${name}.js`), reexport(await exportsOf(`${name}.ts`)));
   // Node's entries ("node" in package.json's exports) give Node before 20.16 what mpkit needs first.
-  for (const name of ['index', 'threading', 'connection', 'pickle']) writeFileSync(join(dist, `${name}.node.js`), `import './platform/builtins_shim.mjs';\nexport * from './${name}.js';\n`);
+  for (const name of ['index', 'threading', 'connection', 'pickle', 'cluster']) writeFileSync(join(dist, `${name}.node.js`), `import './platform/builtins_shim.mjs';\nexport * from './${name}.js';\n`);
+  // The `mpkit` command: the shim is for Node alone, and costs Deno and Bun nothing they need.
+  writeFileSync(join(dist, 'cli.js'), `#!/usr/bin/env node\nif (!globalThis.Deno && !globalThis.Bun) await import('./platform/builtins_shim.mjs');\nconst { cli } = await import('./mpkit.js');\nawait cli(process.argv.slice(2));\n`);
+  chmodSync(join(dist, 'cli.js'), 0o755);
   const threadEntry = readFileSync(join(lib, 'platform', 'thread_entry.mjs'), 'utf8');
   if (!threadEntry.includes("'../bootstrap.ts'")) throw new Error('lib/platform/thread_entry.mjs no longer imports ../bootstrap.ts: update scripts/build.ts');
   writeFileSync(join(dist, 'platform', 'thread_entry.mjs'), threadEntry.replace("'../bootstrap.ts'", "'../bootstrap.js'"));

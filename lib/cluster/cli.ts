@@ -1,5 +1,5 @@
 // `mpkit worker`: a worker host for cluster pools, started on each machine that should do work.
-import { parseArgs, styleText } from 'node:util';
+import { builtin } from '../platform/builtins.ts';
 import { serveWorker } from './worker.ts';
 
 const USAGE = `Usage: mpkit worker --url redis://host:port --module ./tasks.ts [--processes N] [--pool NAME] [--namespace NS] [--lease SECONDS]
@@ -8,8 +8,11 @@ Runs N processes (default: the CPU count) that take tasks of the cluster pool NA
 at --url and run the module's exported functions. Ctrl-C (SIGINT) or SIGTERM finishes the tasks
 under way and ends; a host killed outright has its tasks taken over by others after the lease.`;
 
+// Loaded when the command runs: the bundle every child imports holds this file too.
+const red = (s: string) => builtin('node:util').styleText?.('red', s) ?? s;
+
 function fail(message: string): never {
-  console.error(`${styleText('red', 'mpkit:')} ${message}\n\n${USAGE}`);
+  console.error(`${red('mpkit:')} ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
@@ -19,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command !== 'worker') fail(`unknown command "${command}": the command is "worker"`);
   let values;
   try {
-    ({ values } = parseArgs({
+    ({ values } = builtin('node:util').parseArgs({
       args: rest, strict: true,
       options: {
         url: { type: 'string' }, module: { type: 'string' }, processes: { type: 'string' },
@@ -45,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
       processes: number('processes', values.processes), lease: number('lease', values.lease),
     });
   } catch (e) {
-    console.error(`${styleText('red', 'mpkit worker:')} ${(e as Error).message}`);
+    console.error(`${red('mpkit worker:')} ${(e as Error).message}`);
     process.exit(1);
   }
   console.error(`mpkit worker ${host.consumer}: ${host.processes} processes serving pool "${host.pool}" at ${values.url}`);
@@ -59,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   await host.served.catch((e) => {
-    console.error(`${styleText('red', 'mpkit worker:')} ${(e as Error).message}`);
+    console.error(`${red('mpkit worker:')} ${(e as Error).message}`);
     process.exit(1);
   });
 }

@@ -39,7 +39,12 @@ type Counted = Redis & { out: number; keep(delta: number): void };
 /** Counts the commands out on a connection, and lets its socket keep the program alive only then. */
 function counted(redis: Redis): Counted {
   const r = Object.assign(redis, { out: 0, keep: (delta: number) => { const was = r.out; r.out += delta; if ((was > 0) !== (r.out > 0)) apply(); } });
-  const apply = () => { const s = r.stream as { ref?(): void; unref?(): void } | undefined; if (r.out > 0) s?.ref?.(); else s?.unref?.(); };
+  // A socket still connecting stays referenced (it waits once per call otherwise); 'connect' applies the count.
+  const apply = () => {
+    const s = r.stream as { ref?(): void; unref?(): void; connecting?: boolean } | undefined;
+    if (!s || s.connecting || (s as { destroyed?: boolean }).destroyed) return;
+    if (r.out > 0) s.ref?.(); else s.unref?.();
+  };
   r.on('connect', apply);
   const send = r.sendCommand.bind(r);
   r.sendCommand = ((command: { promise: Promise<unknown> }, stream?: unknown) => {

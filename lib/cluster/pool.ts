@@ -26,7 +26,8 @@ const ALIVE_MS = 60_000;
 // A map's chunks: a quarter of the items per process the live hosts have, as mp.Pool's.
 const CHUNKS_PER_PROCESS = 4;
 
-interface Out { resolve(v: unknown[]): void; reject(e: Error): void; entry?: string }
+interface Call { ids: Set<string>; stopped: { reason: unknown } | null; stop?(reason: unknown): void; end(): void }
+interface Out { resolve(v: unknown[]): void; reject(e: Error): void; call: Call; entry?: string }
 
 export class ClusterPool implements AsyncDisposable {
   readonly name: string;
@@ -60,8 +61,8 @@ export class ClusterPool implements AsyncDisposable {
     const now = Number((await this.#link.main.time())[0]) * 1000;
     let n = 0;
     for (const v of Object.values(hosts)) {
-      const h = JSON.parse(v) as { processes: number; until: number };
-      if (h.until > now) n += h.processes;
+      const h = JSON.parse(v) as { processes: number; expires: number };
+      if (h.expires > now) n += h.processes;
     }
     return n;
   }
@@ -78,29 +79,38 @@ export class ClusterPool implements AsyncDisposable {
     if (this.#state !== 'running') throw new Error(`This cluster pool is ${this.#state}: make a new one`);
   }
 
+  // One call's tasks (a map's chunks): an abort, or the call's first failure, drops them all.
+  #call(signal?: AbortSignal): Call {
+    const call: Call = { ids: new Set(), stopped: null, end: () => {} };
+    const stop = (reason: unknown) => {
+      call.stopped ??= { reason };
+      this.#drop([...call.ids], reason);
+    };
+    call.stop = stop;
+    if (signal) {
+      const abort = () => stop(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      call.end = () => signal.removeEventListener('abort', abort);
+      if (signal.aborted) stop(signal.reason);
+    }
+    return call;
+  }
+
   // Sends one task: a chunk of items (map) or of argument lists (starmap, apply).
-  async #submit(target: string, spread: boolean, inputs: unknown[], signal?: AbortSignal): Promise<unknown[]> {
-    signal?.throwIfAborted();
-    while (this.#out.size >= this.maxInFlight) await new Promise<void>((resolve) => this.#room.push(resolve));
+  async #submit(target: string, spread: boolean, inputs: unknown[], call: Call): Promise<unknown[]> {
+    while (this.#out.size >= this.maxInFlight && !call.stopped) await new Promise<void>((resolve) => this.#room.push(resolve));
+    if (call.stopped) throw call.stopped.reason;
     this.#check();
-    signal?.throwIfAborted();
     const id = String(++this.#next);
     const payload = pack(inputs, spread ? 'args' : 'items');
     return new Promise<unknown[]>((resolve, reject) => {
-      const out: Out = { resolve, reject };
-      this.#out.set(id, out);
+      this.#out.set(id, { resolve, reject, call });
+      call.ids.add(id);
       this.#keepAlive();
       this.#listen();
-      if (signal) {
-        const abort = () => { if (this.#out.get(id) === out) this.#drop([id], signal.reason); };
-        signal.addEventListener('abort', abort, { once: true });
-        const settled = () => signal.removeEventListener('abort', abort);
-        out.resolve = (v) => { settled(); resolve(v); };
-        out.reject = (e) => { settled(); reject(e); };
-      }
       const fields: Fields = { c: this.#id, t: id, f: target, s: spread ? '1' : '0', a: payload };
       this.#link.main.xadd(this.#keys.tasks, '*', ...Object.entries(fields).flat()).then(
-        (entry) => { out.entry = entry ?? undefined; },
+        (entry) => { const out = this.#out.get(id); if (out) out.entry = entry ?? undefined; },
         (e) => this.#settle(id, null, e as Error),
       );
     });
@@ -110,6 +120,7 @@ export class ClusterPool implements AsyncDisposable {
     const out = this.#out.get(id);
     if (!out) return; // a second run of a task that ran twice, or one dropped
     this.#out.delete(id);
+    out.call.ids.delete(id);
     if (error) out.reject(error);
     else out.resolve(value!);
     this.#room.shift()?.();
@@ -192,7 +203,8 @@ export class ClusterPool implements AsyncDisposable {
     this.#check();
     const target = this.#target(fn as Target<never[]>);
     checkSendable(args, 'args');
-    return (await this.#submit(target, true, [args], signal))[0] as Awaited<R>;
+    const call = this.#call(signal);
+    try { return (await this.#submit(target, true, [args], call))[0] as Awaited<R>; } finally { call.end(); }
   }
 
   applyAsync<R>(fn: () => R, args?: [], options?: TaskOptions & Callbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
@@ -219,11 +231,14 @@ export class ClusterPool implements AsyncDisposable {
     const target = this.#target(fn), list = [...items];
     checkSendable(list, 'items');
     const chunks = this.#chunks(list, await this.#chunksize(list.length, chunksize));
-    // The first failure rejects the map; the chunks not yet sent are not sent.
-    const local = new AbortController();
-    const both = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
-    const parts = await Promise.all(chunks.map((chunk) => this.#submit(target, spread, chunk, both).catch((e) => { local.abort(e); throw e; })));
-    return parts.flat();
+    // The first failure rejects the map, and its other chunks are dropped.
+    const call = this.#call(signal);
+    try {
+      const parts = await Promise.all(chunks.map((chunk) => this.#submit(target, spread, chunk, call).catch((e) => { call.stop!(e); throw e; })));
+      return parts.flat();
+    } finally {
+      call.end();
+    }
   }
 
   // Pulls from the input only as results are taken: a huge or endless input is never all in memory.
@@ -232,8 +247,7 @@ export class ClusterPool implements AsyncDisposable {
     const target = this.#target(fn as Target<never[]>);
     if (!Number.isInteger(chunksize) || chunksize < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
     const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
-    const local = new AbortController();
-    const both = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
+    const call = this.#call(signal);
     const inFlight: { promise: Promise<void>; value?: unknown[]; error?: unknown }[] = [];
     let exhausted = false, taken = 0, failure: { error: unknown } | null = null;
     const fill = async () => {
@@ -250,7 +264,7 @@ export class ClusterPool implements AsyncDisposable {
         }
         if (!chunk.length) break;
         const slot: (typeof inFlight)[number] = { promise: Promise.resolve() };
-        slot.promise = this.#submit(target, false, chunk, both).then((v) => { slot.value = v; }, (e) => { slot.error = e; });
+        slot.promise = this.#submit(target, false, chunk, call).then((v) => { slot.value = v; }, (e) => { slot.error = e; });
         inFlight.push(slot);
         if (!ordered) break; // unordered: yield as soon as any is back
       }
@@ -267,8 +281,8 @@ export class ClusterPool implements AsyncDisposable {
       }
       if (failure) throw (failure as { error: unknown }).error;
     } finally {
-      local.abort(new Error('The imap was left before its end')); // a loop that breaks drops what is still out
-      for (const s of inFlight) s.promise.catch(() => {});
+      if (inFlight.length) call.stop!(new Error('The imap was left before its end')); // a loop that breaks drops what is still out
+      call.end();
     }
   }
 
