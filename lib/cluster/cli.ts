@@ -1,6 +1,7 @@
 // `mpkit worker`: a worker host for cluster pools, started on each machine that should do work.
 import { builtin } from '../platform/builtins.ts';
 import { serveWorker } from './worker.ts';
+import { readTypeScript } from '../platform/launch.ts';
 
 const USAGE = `Usage: mpkit worker --url redis://host:port --module ./tasks.ts [--processes N] [--pool NAME] [--namespace NS] [--lease SECONDS]
 
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   let host;
   try {
+    await readTypeScript(values.module);
     host = await serveWorker({
       url: values.url, module: values.module, pool: values.pool, namespace: values.namespace,
       processes: number('processes', values.processes), lease: number('lease', values.lease),

@@ -30,7 +30,7 @@ export function parseUrl(url: string): RedisOptions {
   if (!Number.isInteger(db) || db < 0) throw new TypeError(`The database in ${url} is a whole number, not ${JSON.stringify(u.searchParams.get('db') ?? u.pathname.slice(1))}`);
   const auth = { username: decodeURIComponent(u.username) || undefined, password: decodeURIComponent(u.password) || undefined };
   if (u.protocol === 'unix:') return { path: u.pathname, db, ...auth };
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TypeError(`${url} is not a Redis address: give redis://host:port, rediss://host:port or unix:///path/to/redis.sock`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TypeError(`${JSON.stringify(url)} is not a Redis address: give redis://host:port, rediss://host:port or unix:///path/to/redis.sock`);
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379), db, ...auth, ...(u.protocol === 'rediss:' ? { tls: {} } : {}) };
 }
 

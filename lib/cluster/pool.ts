@@ -266,7 +266,6 @@ export class ClusterPool implements AsyncDisposable {
         const slot: (typeof inFlight)[number] = { promise: Promise.resolve() };
         slot.promise = this.#submit(target, false, chunk, call).then((v) => { slot.value = v; }, (e) => { slot.error = e; });
         inFlight.push(slot);
-        if (!ordered) break; // unordered: yield as soon as any is back
       }
     };
     try {

@@ -33,7 +33,7 @@ const RESULTS_TTL_MS = 600_000;
 
 // The host's entry for callers' chunk sizes: its processes, and until when (server clock) it counts.
 const ANNOUNCE = new Script(`local t = redis.call('TIME')
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({processes = tonumber(ARGV[2]), host = ARGV[3], expires = tonumber(t[1]) * 1000 + tonumber(ARGV[4])}))
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({processes = tonumber(ARGV[2]), host = ARGV[3], expires = tonumber(t[1]) * 1000 + math.max(3 * tonumber(ARGV[4]), 10000)}))
 return 1`);
 
 export class WorkerHost {

@@ -102,6 +102,21 @@ function nodeFlags(typescript: boolean): string[] {
   return chosen;
 }
 
+/**
+ * Lets a JavaScript program started without a TypeScript loader (the `mpkit worker` command)
+ * import the TypeScript `module`, and its children too: on a Node that does not strip types, the
+ * loader is registered here and added to the flags children inherit, as if given on the command line.
+ */
+export async function readTypeScript(module: string): Promise<void> {
+  if (runtime !== 'node' || strips() || !TS_FILE.test(module) || process.execArgv.some((_, i, argv) => loaderFlag(argv, i))) return;
+  if (!canTranspile()) {
+    throw new Error(`Node ${process.versions.node} reads TypeScript (${module}) only with esbuild or tsx installed: npm install -D tsx, use Node 22.6 or later, or give a .js module`);
+  }
+  await import(loaderURL);
+  process.execArgv.push('--import', loaderURL);
+  flags.clear();
+}
+
 function canTranspile(): boolean {
   try { import.meta.resolve('esbuild'); return true; } catch { return false; }
 }
