@@ -56,6 +56,16 @@ const FIGURES: Record<string, { title: string; unit: string; cpython?: string; b
   queue_msg_us: { title: 'Queue message, parent to child', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_map_small_us: { title: 'Pool(2).map, per item', unit: 'µs', target: { of: 'cpython', x: 1 } },
   pool_apply_async_us: { title: 'Pool(2).applyAsync, per task', unit: 'µs', beatPeers: true, target: { of: 'cpython', x: 0.5 } },
+  // mpkit/cluster on a redis-server on loopback (issue 18), beside the local figures CPython has too.
+  cluster_list_append_us: { title: 'Cluster list append (Redis, loopback)', unit: 'µs', cpython: 'manager_list_append_us' },
+  cluster_queue_msg_us: { title: 'Cluster Queue message, one connection to another', unit: 'µs', cpython: 'queue_msg_us' },
+  cluster_pool_apply_async_1host_us: { title: 'Cluster Pool.applyAsync, per task, 1 worker host of 1 process', unit: 'µs', cpython: 'pool_apply_async_us' },
+  cluster_pool_apply_async_2hosts_us: { title: 'Cluster Pool.applyAsync, per task, 2 worker hosts of 1 process', unit: 'µs', cpython: 'pool_apply_async_us' },
+  cluster_pool_map_small_1host_us: { title: 'Cluster Pool.map, per item, 1 worker host of 1 process', unit: 'µs', cpython: 'pool_map_small_us' },
+  cluster_pool_map_small_2hosts_us: { title: 'Cluster Pool.map, per item, 2 worker hosts of 1 process', unit: 'µs', cpython: 'pool_map_small_us' },
+  cluster_pool_map_cpu_1host_ms: { title: 'Cluster Pool.map of 40 × 50 ms CPU, 1 worker host of 1 process', unit: 'ms' },
+  // Two hosts do it at least 1.8 times as fast as one: at most 1/1.8 of its time.
+  cluster_pool_map_cpu_2hosts_ms: { title: 'Cluster Pool.map of 40 × 50 ms CPU, 2 worker hosts of 1 process', unit: 'ms', target: { of: 'figure', figure: 'cluster_pool_map_cpu_1host_ms', x: 1 / 1.8 } },
   rss_process_mb: { title: 'peak RSS of a child process', unit: 'MB' },
   rss_thread_mb: { title: 'RSS added per live thread', unit: 'MB' },
   rss_manager_mb: { title: 'peak RSS of a manager server', unit: 'MB' },

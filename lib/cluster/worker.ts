@@ -50,6 +50,7 @@ export class WorkerHost {
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
   #beat: ReturnType<typeof setInterval> | null = null;
+  #claimed = -Infinity; // when #takeOver last ran
 
   constructor(link: Link, options: WorkerOptions) {
     const { processes = cpuCount(), pool = 'default', lease = 10 } = options;
@@ -85,7 +86,12 @@ export class WorkerHost {
     while (!this.#stopping) {
       const free = this.processes - this.#running.size;
       if (free <= 0) { await Promise.race(this.#running.values()); continue; }
-      let entries: [string, Buffer[]][] = await this.#takeOver(free);
+      // Dead hosts' tasks are looked for every third of a lease, not before every take: it costs a round trip.
+      let entries: [string, Buffer[]][] = [];
+      if (performance.now() - this.#claimed >= this.#leaseMs / 3) {
+        this.#claimed = performance.now();
+        entries = await this.#takeOver(free);
+      }
       if (!entries.length) {
         const got = await this.#link.blocking((r) => r.xreadgroupBuffer('GROUP', GROUP, this.consumer, 'COUNT', free, 'BLOCK', 1000, 'STREAMS', this.#keys.tasks, '>')) as [Buffer, [Buffer, Buffer[]][]][] | null;
         entries = (got?.[0]?.[1] ?? []).map(([id, flat]) => [String(id), flat]);

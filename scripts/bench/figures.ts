@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { CLUSTER_FIGURES, stopRedis } from './cluster_figures.ts';
 
 const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
 const runtime = g.Bun ? 'bun' : g.Deno ? 'deno' : 'node';
@@ -493,6 +494,7 @@ const FIGURES: Record<string, Figure> = {
       return out.value;
     },
   },
+  ...CLUSTER_FIGURES,
   rss_thread_mb: {
     count: 5,
     async mpkit(n) {
@@ -573,6 +575,7 @@ async function main() {
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  await stopRedis();
   console.log(JSON.stringify({ runtime, version, figures, floors, peers }));
   // A peer that hung (tinypool on Deno) still holds its threads; the figures are out, so end here.
   process.exit(0);
