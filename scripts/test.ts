@@ -9,6 +9,7 @@ const coverage = path.join(root, 'coverage', 'tmp');
 const MIN_LINES = 90;
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures: string[] = [];
+const notRun = new Set<string>(); // specs that could not run here, each with its reason (a line `... not run: why`)
 
 $.cwd = root;
 $.verbose = false;
@@ -66,6 +67,7 @@ async function specs(what: string, bin: string, args: string[], dir: string, pat
   const r = withCoverage ? await covered`${bin} ${args} ${dir} ${pattern}` : await shown`${bin} ${args} ${dir} ${pattern}`;
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(r.out)?.[1] ?? 0);
   const ran = field('Total'), passed = field('Passed'), skipped = field('Skipped');
+  for (const m of r.out.matchAll(/^(.+ not run: .+)$/gm)) notRun.add(`${m[1]} (${what})`);
   // uvu stops counting at a crashed file; a non-zero exit with nothing failed still counts as one failure.
   count(what, passed, Math.max(ran - passed - skipped, r.code !== 0 && ran === passed + skipped ? 1 : 0), skipped);
 }
@@ -100,6 +102,7 @@ console.log('— coverage of lib/');
 const c8 = await shown`${path.join(root, 'node_modules', '.bin', 'c8')} report --temp-directory ${coverage} --include ${'lib/**'} --exclude-after-remap --reporter text --reporter text-summary --check-coverage --lines ${MIN_LINES}`;
 count(`coverage under ${MIN_LINES}% of lines`, c8.code === 0 ? 1 : 0, c8.code === 0 ? 0 : 1);
 
+for (const f of notRun) console.log(`- ${f}`);
 for (const f of failures) console.log(`✗ ${f}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exitCode = totals.failed ? 1 : 0;

@@ -41,8 +41,9 @@ test('a thread line with another pid fails, naming the binding and the doc line'
 test('every feature passes, with skips reported and their reasons', async () => {
   const r = await mdspec(['spec/fixtures/features.md']);
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.match(lastLine(r.stdout)!, /^\d+ passed, 0 failed, 14 skipped$/);
+  assert.match(lastLine(r.stdout)!, /^\d+ passed, 0 failed, 19 skipped$/);
   assert.match(r.stdout, /skipped, runtime=node,node24: the doc says it does not run on deno: spec\/fixtures\/features\.md:89 \(deno\)/);
+  assert.match(r.stdout, /skipped, needs=mdspec-no-such-command: mdspec-no-such-command is not on PATH; install it to run this block: spec\/fixtures\/features\.md:\d+ \(node, node24, node26, deno, bun\)/);
   assert.match(r.stdout, /skipped, skip: spec\/fixtures\/features\.md:99 \(tsc, node, node24, node26, deno, bun\)/);
 });
 

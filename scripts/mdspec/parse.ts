@@ -25,6 +25,7 @@ export interface Block {
   fails: boolean;
   alone: boolean; // runs with no other block running: for claims about timing or parallelism
   runtimes: Runtime[] | null;
+  needs: string[]; // commands the block runs (needs=redis-server): where one is not on PATH, it is skipped, saying so
   timeout: number;
   repeat: number;
   file: string | null;
@@ -105,7 +106,7 @@ function closed(lastLine: string, markup: string, span: number): boolean {
 function parseCode(lang: Block['lang'], attrs: string[], code: string, line: number, end: number, heading: string, at: (m: string) => DocError): Block {
   const block: Block = {
     lang, line, endLine: end, code, heading, skip: false, noRun: false, fails: false, alone: false,
-    runtimes: null, timeout: 10_000, repeat: 1, file: null, expected: [],
+    runtimes: null, needs: [], timeout: 10_000, repeat: 1, file: null, expected: [],
   };
   for (const attr of attrs) {
     const [key, value] = splitAttr(attr);
@@ -115,13 +116,16 @@ function parseCode(lang: Block['lang'], attrs: string[], code: string, line: num
       else if (attr === 'alone') block.alone = true;
       else block.fails = true;
     } else if (key === 'runtime') block.runtimes = parseRuntimes(value, at);
-    else if (key === 'timeout') block.timeout = positive(key, value, at);
+    else if (key === 'needs') {
+      block.needs = value.split(',').filter(Boolean);
+      if (!block.needs.length || !block.needs.every((c) => /^[\w.+-]+$/.test(c))) throw at(`needs=${value} names no command: use needs=COMMAND[,COMMAND]`);
+    } else if (key === 'timeout') block.timeout = positive(key, value, at);
     else if (key === 'repeat') block.repeat = positive(key, value, at);
     else if (key === 'file') {
       const ext = lang === 'ts' ? 'ts' : 'mjs';
       if (!new RegExp(`^[\\w.-]+\\.${ext}$`).test(value)) throw at(`file=${value} is not a module name: use file=NAME.${ext}`);
       block.file = value;
-    } else throw at(`unknown attribute "${attr}": use skip, no-run, fails, alone, runtime=, timeout=, repeat= or file=`);
+    } else throw at(`unknown attribute "${attr}": use skip, no-run, fails, alone, runtime=, needs=, timeout=, repeat= or file=`);
   }
   return block;
 }

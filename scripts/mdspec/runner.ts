@@ -1,7 +1,7 @@
 // Runs parsed docs: every block on every runtime (blocks of a doc in order, docs in parallel) plus
 // one type-check, and turns each run into a result the reporters print.
 import type { Block, Doc, Expected, Runtime } from './parse.ts';
-import type { Installed, Missing } from './runtimes.ts';
+import { onPath, type Installed, type Missing } from './runtimes.ts';
 import { createWorkspace, shown, type Workspace } from './workspace.ts';
 import { run, type RunResult } from './exec.ts';
 import { diff, match } from './match.ts';
@@ -129,6 +129,11 @@ async function runDoc(space: Workspace, rt: Installed | Missing, opts: RunOption
     if (block.noRun) { emit({ ...r, status: 'skipped', message: 'no-run: type-checked only' }); continue; }
     if (block.runtimes && !block.runtimes.includes(rt.name)) {
       emit({ ...r, status: 'skipped', message: `runtime=${block.runtimes.join(',')}: the doc says it does not run on ${rt.name}` });
+      continue;
+    }
+    const lacking = block.needs.filter((command) => !onPath(command));
+    if (lacking.length) {
+      emit({ ...r, status: 'skipped', message: `needs=${block.needs.join(',')}: ${lacking.join(', ')} ${lacking.length > 1 ? 'are' : 'is'} not on PATH; install ${lacking.length > 1 ? 'them' : 'it'} to run this block` });
       continue;
     }
     const args = rt.args(space.files.get(block)!);

@@ -25,7 +25,7 @@ const executable = (path: string) => {
 };
 
 /** The first `name` on PATH outside node_modules, so a package's bin link does not stand in for the system one. */
-function onPath(name: string): string | null {
+export function onPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir || dir.split(sep).includes('node_modules')) continue;
     if (executable(join(dir, name))) return join(dir, name);
