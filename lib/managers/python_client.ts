@@ -16,10 +16,9 @@ import { TimeoutError } from '../waiting.ts';
 import type { CallOptions } from './client.ts';
 import { ManagerGoneError } from './client.ts';
 import { BaseProxy, makeProxy, type Transport } from './proxies.ts';
-import { kindOf, METHODS, type PyCall } from './python_methods.ts';
+import { kindOf, MANAGERS, METHODS, PROXY_CLASSES, type PyCall } from './python_methods.ts';
 import { Ref } from './wire.ts';
 
-const MANAGERS = 'multiprocessing.managers';
 const MAX_FRAME = 64 * 2 ** 20;
 
 /** A Python object this client holds a reference to: its server-side ident and exposed methods. */
@@ -55,7 +54,7 @@ export class PythonClient implements Transport {
     [`${MANAGERS}.Token`]: 'object',
     [`${MANAGERS}.Namespace`]: 'object',
     [`${MANAGERS}.RebuildProxy`]: (args) => this.#proxyInside(args),
-    ...Object.fromEntries(['AutoProxy', 'BaseProxy', 'ListProxy', 'DictProxy', 'ValueProxy', 'ArrayProxy', 'NamespaceProxy', 'AcquirerProxy', 'ConditionProxy', 'EventProxy', 'BarrierProxy', 'IteratorProxy', 'PoolProxy'].map((n) => [`${MANAGERS}.${n}`, 'object'])),
+    ...PROXY_CLASSES,
     'array.array': (args) => fromTypecodeArray(args),
     'array._array_reconstructor': (args) => fromMachineArray(args),
   };

@@ -3,6 +3,15 @@
 import { PySlice, PyObject, isTuple } from '../pickle/values.ts';
 
 /** Calls one of the Python object's exposed methods. */
+/** CPython's module of managers, whose globals both sides name. */
+export const MANAGERS = 'multiprocessing.managers';
+
+/** CPython's proxy classes, which a pickle names only for RebuildProxy to rebuild: allowed as plain objects. */
+export const PROXY_CLASSES = Object.fromEntries(
+  ['AutoProxy', 'BaseProxy', 'ListProxy', 'DictProxy', 'ValueProxy', 'ArrayProxy', 'NamespaceProxy', 'AcquirerProxy', 'ConditionProxy', 'EventProxy', 'BarrierProxy', 'IteratorProxy', 'PoolProxy']
+    .map((n) => [`${MANAGERS}.${n}`, 'object' as const]),
+);
+
 export type PyCall = (name: string, args?: unknown[], kwds?: Record<string, unknown>) => Promise<unknown>;
 type Method = (py: PyCall, ...args: any[]) => Promise<unknown>;
 

@@ -4,7 +4,7 @@
 import { Empty, Full } from '../queues.ts';
 import { BrokenBarrierError } from '../synchronize.ts';
 import { PyGlobal, PyObject, PySlice, PythonError, isTuple, tuple } from '../pickle/values.ts';
-import type { ArrayImpl, BarrierImpl, ConditionImpl, DictImpl, EventImpl, ListImpl, LockImpl, NamespaceImpl, QueueImpl, SemaphoreImpl, ValueImpl } from './shared_types.ts';
+import { SemaphoreImpl, type ArrayImpl, type BarrierImpl, type ConditionImpl, type DictImpl, type EventImpl, type ListImpl, type LockImpl, type NamespaceImpl, type QueueImpl, type ValueImpl } from './shared_types.ts';
 
 type Served = (obj: any, args: unknown[], kwds: Record<string, unknown>) => unknown;
 
@@ -125,7 +125,7 @@ const NAMESPACE: Record<string, Served> = {
 
 const ACQUIRER: Record<string, Served> = {
   acquire: (o: LockImpl | SemaphoreImpl, [blocking = true, timeout = null]) => o.acquire(blocking as boolean, timeout as number | null),
-  release: (o: LockImpl | SemaphoreImpl) => { try { o.release(); } catch (e) { raise(o instanceof Object && 'depth' in o ? 'RuntimeError' : 'ValueError', (e as Error).message); } },
+  release: (o: LockImpl | SemaphoreImpl) => { try { o.release(); } catch (e) { raise(o instanceof SemaphoreImpl ? 'ValueError' : 'RuntimeError', (e as Error).message); } },
 };
 
 const CONDITION: Record<string, Served> = {

@@ -13,8 +13,8 @@ import { PickleError, PyGlobal, PyObject, PythonError, tuple } from '../pickle/v
 import { Caller, withCaller, type Limits } from './caller.ts';
 import { asPythonError, Iteration, positional, RETURNS_PROXY, SERVED, valueOf } from './python_served.ts';
 import type { Factory } from './server.ts';
+import { MANAGERS, PROXY_CLASSES } from './python_methods.ts';
 
-const MANAGERS = 'multiprocessing.managers';
 const isClass = (f: Factory): f is new (...args: unknown[]) => object => /^class[\s{]/.test(Function.prototype.toString.call(f));
 
 interface Held { obj: object; typeid: string; refs: number; stored: boolean }
@@ -115,7 +115,7 @@ export class PythonServer {
       return held.obj;
     },
     [`${MANAGERS}.Token`]: 'object' as const,
-    ...Object.fromEntries(['AutoProxy', 'BaseProxy', 'ListProxy', 'DictProxy', 'ValueProxy', 'ArrayProxy', 'NamespaceProxy', 'AcquirerProxy', 'ConditionProxy', 'EventProxy', 'BarrierProxy', 'IteratorProxy'].map((n) => [`${MANAGERS}.${n}`, 'object' as const])),
+    ...PROXY_CLASSES,
   };
 
   #reply(kind: string, result: unknown): Uint8Array {
