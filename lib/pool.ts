@@ -210,6 +210,64 @@ export async function poolWorker(index: number, tasks: Queue<Job | null>, done: 
 
 /** A result that will arrive: Python's AsyncResult, and a promise. */
 /** CPython's callback and error_callback of the *Async methods: called with the result, or the error, before get() gives it. */
+/**
+ * imap's engine, for this pool and the cluster's: `submit`'s results for each chunk of `items`, in
+ * order or as they come, with at most `inFlight` chunks out, pulling from the input only as results
+ * are taken. An input that throws at item k (or holds one that cannot be sent) still yields the
+ * results of the items before it, then the error, as CPython's imap does. `left`: called when the
+ * caller stops early (a loop that breaks) with chunks still out.
+ */
+export async function* chunkStream<R>(
+  items: Iterable<unknown> | AsyncIterable<unknown>,
+  { chunksize, inFlight: most, ordered, check, submit, left }: {
+    chunksize: number; inFlight: number; ordered: boolean; check(value: unknown, root: () => string): void;
+    submit(chunk: unknown[]): Promise<ArrayLike<unknown>>; left?(): void;
+  },
+): AsyncGenerator<R> {
+  if (!Number.isInteger(chunksize) || chunksize < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
+  const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]()) as AsyncIterator<unknown> | Iterator<unknown>;
+  const inFlight: { promise: Promise<void>; value?: ArrayLike<unknown>; error?: unknown }[] = [];
+  let exhausted = false, taken = 0;
+  let failure: { error: unknown } | null = null;
+  const fill = async () => {
+    while (!exhausted && inFlight.length < most) {
+      const chunk: unknown[] = [];
+      while (chunk.length < chunksize) {
+        try {
+          const next = await source.next();
+          if (next.done) { exhausted = true; break; }
+          const n = taken++;
+          check(next.value, () => `items[${n}]`);
+          chunk.push(next.value);
+        } catch (e) {
+          failure = { error: e };
+          exhausted = true;
+          break;
+        }
+      }
+      if (!chunk.length) break;
+      const slot: (typeof inFlight)[number] = { promise: Promise.resolve() };
+      slot.promise = submit(chunk).then((v) => { slot.value = v; }, (e) => { slot.error = e; });
+      inFlight.push(slot);
+    }
+  };
+  try {
+    await fill();
+    while (inFlight.length) {
+      const at = ordered ? 0 : await Promise.race(inFlight.map((s, i) => s.promise.then(() => i)));
+      await inFlight[at].promise;
+      const [slot] = inFlight.splice(at, 1);
+      if (slot.error) throw slot.error;
+      const values = slot.value!;
+      for (let i = 0; i < values.length; i++) yield values[i] as R;
+      await fill();
+    }
+    if (failure) throw (failure as { error: unknown }).error;
+  } finally {
+    if (inFlight.length) left?.();
+  }
+}
+
 export interface Callbacks<T> {
   callback?: (result: T) => void;
   errorCallback?: (error: unknown) => void;
@@ -517,45 +575,7 @@ abstract class BasePool implements AsyncDisposable {
   // Pulls from the input only as results are taken, so a huge or endless input is never all in memory.
   async *#stream<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, ordered: boolean, chunksize = 1, signal?: AbortSignal): AsyncGenerator<Awaited<R>> {
     const target = this.#fn(fn as Target<never[]>);
-    const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
-    const inFlight: { done: boolean; value?: Items; error?: unknown; promise: Promise<void> }[] = [];
-    let exhausted = false, taken = 0;
-    // An input that throws at item k (or holds one that cannot be sent) still yields the results
-    // of the items before it, then the error, as CPython's imap does.
-    let failure: { error: unknown } | null = null;
-    const fill = async () => {
-      while (!exhausted && inFlight.length < this.size * 2) {
-        const chunk: unknown[] = [];
-        while (chunk.length < chunksize) {
-          try {
-            const next = await source.next();
-            if (next.done) { exhausted = true; break; }
-            const n = taken++;
-            sendable(next.value, () => `items[${n}]`);
-            chunk.push(next.value);
-          } catch (e) {
-            failure = { error: e };
-            exhausted = true;
-            break;
-          }
-        }
-        if (!chunk.length) break;
-        const slot: (typeof inFlight)[number] = { done: false, promise: Promise.resolve() };
-        slot.promise = this.#submit(target, false, chunk, signal).then((v) => { slot.value = v; }, (e) => { slot.error = e; }).finally(() => { slot.done = true; });
-        inFlight.push(slot);
-      }
-    };
-    await fill();
-    while (inFlight.length) {
-      const at = ordered ? 0 : await Promise.race(inFlight.map((s, i) => s.promise.then(() => i)));
-      await inFlight[at].promise;
-      const [slot] = inFlight.splice(at, 1);
-      if (slot.error) throw slot.error;
-      const values = slot.value!;
-      for (let i = 0; i < values.length; i++) yield values[i] as Awaited<R>;
-      await fill();
-    }
-    if (failure) throw (failure as { error: unknown }).error;
+    yield* chunkStream<Awaited<R>>(items, { chunksize, inFlight: this.size * 2, ordered, check: sendable, submit: (chunk) => this.#submit(target, false, chunk, signal) });
   }
 
   imap<T, R>(fn: (item: T) => R, items: Iterable<T> | AsyncIterable<T>, { chunksize, signal }: TaskOptions & { chunksize?: number } = {}) {

@@ -6,7 +6,7 @@
 // caller each task's result once, the first to arrive. Results come back on a stream of this
 // pool's own. While tasks are out, the pool keeps a key alive that the hosts look at before they
 // start one: a caller that died leaves its tasks to be dropped, not run.
-import { AsyncResult, type Callbacks, type TaskOptions } from '../pool.ts';
+import { AsyncResult, chunkStream, type Callbacks, type TaskOptions } from '../pool.ts';
 import { rethrown, type RemoteErrorData } from '../remote.ts';
 import type { Target } from '../spawn.ts';
 import { checkSendable, pack, unpack } from './codec.ts';
@@ -245,42 +245,14 @@ export class ClusterPool implements AsyncDisposable {
   async *#stream<T, R>(fn: ((item: T) => R) | string, items: Iterable<T> | AsyncIterable<T>, ordered: boolean, chunksize = 1, signal?: AbortSignal): AsyncGenerator<Awaited<R>> {
     this.#check();
     const target = this.#target(fn as Target<never[]>);
-    if (!Number.isInteger(chunksize) || chunksize < 1) throw new RangeError(`chunksize is a whole number, at least 1, not ${chunksize}`);
-    const source = (Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
     const call = this.#call(signal);
-    const inFlight: { promise: Promise<void>; value?: unknown[]; error?: unknown }[] = [];
-    let exhausted = false, taken = 0, failure: { error: unknown } | null = null;
-    const fill = async () => {
-      while (!exhausted && inFlight.length < this.maxInFlight) {
-        const chunk: unknown[] = [];
-        while (chunk.length < chunksize) {
-          try {
-            const next = await source.next();
-            if (next.done) { exhausted = true; break; }
-            const n = taken++;
-            checkSendable(next.value, () => `items[${n}]`);
-            chunk.push(next.value);
-          } catch (e) { failure = { error: e }; exhausted = true; break; }
-        }
-        if (!chunk.length) break;
-        const slot: (typeof inFlight)[number] = { promise: Promise.resolve() };
-        slot.promise = this.#submit(target, false, chunk, call).then((v) => { slot.value = v; }, (e) => { slot.error = e; });
-        inFlight.push(slot);
-      }
-    };
     try {
-      await fill();
-      while (inFlight.length) {
-        const at = ordered ? 0 : await Promise.race(inFlight.map((s, i) => s.promise.then(() => i)));
-        await inFlight[at].promise;
-        const [slot] = inFlight.splice(at, 1);
-        if (slot.error) throw slot.error;
-        for (const v of slot.value!) yield v as Awaited<R>;
-        await fill();
-      }
-      if (failure) throw (failure as { error: unknown }).error;
+      yield* chunkStream<Awaited<R>>(items, {
+        chunksize, inFlight: this.maxInFlight, ordered, check: checkSendable,
+        submit: (chunk) => this.#submit(target, false, chunk, call),
+        left: () => call.stop!(new Error('The imap was left before its end')), // a loop that breaks drops what is still out
+      });
     } finally {
-      if (inFlight.length) call.stop!(new Error('The imap was left before its end')); // a loop that breaks drops what is still out
       call.end();
     }
   }

@@ -25,33 +25,46 @@ export function spin(ms: number): number {
 let server: RedisServer | null = null;
 let spaces = 0;
 const redis = async () => (server ??= await startRedis());
-/** Stops the redis-server, if one was started. */
-export async function stopRedis() { await server?.stop(); server = null; }
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const cli = join(dirname(fileURLToPath(import.meta.resolve('mpkit/package.json'))), 'dist', 'cli.js');
 const self = fileURLToPath(import.meta.url);
 
-/** `hosts` worker hosts of one process each, serving namespace `ns`; resolves once all serve. */
-async function hosts(url: string, ns: string, count: number): Promise<AsyncDisposable> {
-  const children: ChildProcess[] = await Promise.all(Array.from({ length: count }, () => new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(process.execPath, [...(g.Deno ? ['run', '-A'] : g.Bun ? [] : process.execArgv), cli, 'worker', '--url', url, '--module', self, '--processes', '1', '--namespace', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d) => { err += d; if (err.includes('serving pool')) resolve(child); });
-    child.once('exit', (code) => reject(new Error(`mpkit worker exited with ${code}: ${err}`)));
-  })));
-  return {
-    async [Symbol.asyncDispose]() {
-      await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
-    },
-  };
+// Worker hosts by count, started once per run of this file: a host's start (a runtime and its
+// pool's process, 1 to 3 s) is not what the pool figures measure.
+const fleets = new Map<number, Promise<{ ns: string; children: ChildProcess[] }>>();
+
+/** `count` worker hosts of one process each, serving a namespace of their own; started on first use. */
+function hosts(count: number) {
+  let fleet = fleets.get(count);
+  if (!fleet) fleets.set(count, (fleet = (async () => {
+    const { url } = await redis();
+    const ns = `bench${++spaces}`;
+    const children = await Promise.all(Array.from({ length: count }, () => new Promise<ChildProcess>((resolve, reject) => {
+      const child = spawn(process.execPath, [...(g.Deno ? ['run', '-A'] : g.Bun ? [] : process.execArgv), cli, 'worker', '--url', url, '--module', self, '--processes', '1', '--namespace', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; if (err.includes('serving pool')) resolve(child); });
+      child.once('exit', (code) => reject(new Error(`mpkit worker exited with ${code}: ${err}`)));
+    })));
+    return { ns, children };
+  })()));
+  return fleet;
+}
+
+/** Stops the worker hosts and the redis-server, if they were started. */
+export async function stopRedis() {
+  for (const fleet of fleets.values()) {
+    const { children } = await fleet;
+    await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+  }
+  fleets.clear();
+  await server?.stop();
+  server = null;
 }
 
 async function pooled(count: number, work: (pool: ReturnType<Awaited<ReturnType<typeof connect>>['Pool']>) => Promise<number>): Promise<number> {
-  const { url } = await redis();
-  const ns = `bench${++spaces}`;
-  await using _ = await hosts(url, ns, count);
-  await using cluster = await connect(url, { namespace: ns });
+  const { ns } = await hosts(count);
+  await using cluster = await connect((await redis()).url, { namespace: ns });
   await using pool = cluster.Pool();
   await pool.map(echo, Array.from({ length: 100 }, (_, i) => i), { chunksize: 1 }); // hosts' processes up and warm
   return await work(pool); // awaited here: a returned promise would outlive the pool disposed at this scope's end
