@@ -11,6 +11,9 @@ export interface ConnectOptions {
   connectTimeout?: number;
 }
 
+// Connections for waits kept open once their wait is over, for the next one; more are closed.
+const IDLE_KEPT = 8;
+
 // How many times a lost connection is tried again (about 5 s in all) before its commands fail.
 const RECONNECTS = 20;
 
@@ -121,7 +124,7 @@ export class Link {
       throw e;
     } finally {
       signal?.removeEventListener('abort', abort);
-      if (!aborted && r.status === 'ready' && !this.#closed) this.#idle.push(r);
+      if (!aborted && r.status === 'ready' && !this.#closed && this.#idle.length < IDLE_KEPT) this.#idle.push(r);
       else this.#drop(r);
     }
   }

@@ -8,7 +8,7 @@
 // start one: a caller that died leaves its tasks to be dropped, not run.
 import { AsyncResult, chunkStream, type Callbacks, type TaskOptions } from '../pool.ts';
 import { rethrown, type RemoteErrorData } from '../remote.ts';
-import type { Target } from '../spawn.ts';
+import { moduleURL, type Target } from '../spawn.ts';
 import { checkSendable, pack, unpack } from './codec.ts';
 import { token, type Link } from './link.ts';
 import type { Revive } from './object.ts';
@@ -19,6 +19,8 @@ export interface ClusterPoolOptions {
   name?: string;
   /** Tasks (chunks) out at once, past which map and imap wait for results before sending more (default 256). */
   maxInFlight?: number;
+  /** The module the worker hosts serve (their --module), as seen here: each target is checked to be its export before it is sent. */
+  module?: string | URL;
 }
 
 /** How long (ms) the caller's alive key lasts without renewal; it is renewed every second. */
@@ -45,7 +47,10 @@ export class ClusterPool implements AsyncDisposable {
   #drained: (() => void)[] = [];
   #failure: Error | null = null;
 
-  constructor(link: Link, revive: Revive, { name = 'default', maxInFlight = 256 }: ClusterPoolOptions = {}) {
+  readonly #module: string | null;
+  #exports: Promise<Record<string, unknown>> | null = null;
+
+  constructor(link: Link, revive: Revive, { name = 'default', maxInFlight = 256, module }: ClusterPoolOptions = {}) {
     if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new TypeError(`A pool's name is 1 to 100 letters, digits, '_', '.' or '-', not ${JSON.stringify(name)}`);
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight is a whole number, at least 1, not ${maxInFlight}`);
     this.#link = link;
@@ -53,6 +58,15 @@ export class ClusterPool implements AsyncDisposable {
     this.name = name;
     this.maxInFlight = maxInFlight;
     this.#keys = poolKeys(link, name, this.#id);
+    this.#module = module === undefined ? null : moduleURL(module);
+  }
+
+  // With a module given, a target that is not one of its exported functions is refused here,
+  // rather than by every host it reaches.
+  async #checkExported(target: string) {
+    if (!this.#module) return;
+    const exports = await (this.#exports ??= import(this.#module) as Promise<Record<string, unknown>>);
+    if (typeof exports[target] !== 'function') throw new TypeError(`Target "${target}" is not exported from ${this.#module}: export it, as the worker hosts import it by name`);
   }
 
   /** The processes of the worker hosts serving this pool now (each host renews its entry). */
@@ -203,6 +217,7 @@ export class ClusterPool implements AsyncDisposable {
     this.#check();
     const target = this.#target(fn as Target<never[]>);
     checkSendable(args, 'args');
+    await this.#checkExported(target);
     const call = this.#call(signal);
     try { return (await this.#submit(target, true, [args], call))[0] as Awaited<R>; } finally { call.end(); }
   }
@@ -230,6 +245,7 @@ export class ClusterPool implements AsyncDisposable {
     this.#check();
     const target = this.#target(fn), list = [...items];
     checkSendable(list, 'items');
+    await this.#checkExported(target);
     const chunks = this.#chunks(list, await this.#chunksize(list.length, chunksize));
     // The first failure rejects the map, and its other chunks are dropped.
     const call = this.#call(signal);
@@ -245,6 +261,7 @@ export class ClusterPool implements AsyncDisposable {
   async *#stream<T, R>(fn: ((item: T) => R) | string, items: Iterable<T> | AsyncIterable<T>, ordered: boolean, chunksize = 1, signal?: AbortSignal): AsyncGenerator<Awaited<R>> {
     this.#check();
     const target = this.#target(fn as Target<never[]>);
+    await this.#checkExported(target);
     const call = this.#call(signal);
     try {
       yield* chunkStream<Awaited<R>>(items, {

@@ -168,14 +168,6 @@ export class WorkerHost {
     this.#link.close();
   }
 
-  /** Ends at once, as a killed host would: its tasks are taken over by others after the lease. */
-  async kill(): Promise<void> {
-    this.#stopping = true;
-    if (this.#beat) clearInterval(this.#beat);
-    this.#link.close();
-    await this.#local.terminate();
-  }
-
   /** Resolves if the loop that takes tasks ends (stop(), or Redis lost for good). */
   get served(): Promise<void> { return this.#loop; }
 }

@@ -262,6 +262,10 @@ if (missing) {
       for await (const v of pool.imapUnordered(square, (async function* () { yield 5; yield 6; })())) unordered.push(v);
       assert.equal(unordered.sort(), [25, 36]);
       await rejects(pool.map('notExported', [1]), /not exported/);
+      const checked = c.Pool({ module: tasks });
+      await rejects(checked.apply('notExported' as never, []), /Target "notExported" is not exported from file:.*cluster_tasks\.ts: export it/);
+      assert.is(await checked.apply(square, [5]), 25);
+      await checked.terminate();
       await rejects(pool.map(square, [() => 1] as never), /items\[0\] is a function/);
       pool.close();
       await pool.join();
