@@ -48,9 +48,6 @@ export class Cluster implements AsyncDisposable {
     }
   }
 
-  /** The underlying connection layer, for the pool and the worker. */
-  get link(): Link { return this.#link; }
-
   /** Closes this program's connections; objects stay in Redis for the other hosts. */
   close(): void { this.#link.close(); }
   async [Symbol.asyncDispose](): Promise<void> { this.close(); }
