@@ -40,8 +40,6 @@ export class WorkerHost {
   readonly consumer: string;
   readonly processes: number;
   readonly pool: string;
-  /** Tasks this host has finished (results sent), since it started. */
-  done = 0;
   readonly #link: Link;
   readonly #keys: ReturnType<typeof poolKeys>;
   readonly #local: Pool;
@@ -141,7 +139,6 @@ export class WorkerHost {
       value = pack(errorData(e));
     }
     await this.#answer(id, f, ok, value);
-    this.done++;
   }
 
   // The result and the task's end in one transaction: a host that dies in between leaves neither.
